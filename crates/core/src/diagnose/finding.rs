@@ -1,0 +1,225 @@
+//! Findings: a cause, how sure we are, the evidence, and the fix.
+
+use serde::{Deserialize, Serialize};
+
+use super::rules::{Detection, RuleContext};
+use crate::evidence::{Evidence, Stage, Verdict};
+use rdpdoctor_kb::{Category, FixRecipe, Severity};
+
+/// How strongly the evidence supports a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// The fix as the report shows it: the catalog's recipe with this target's values filled in.
+pub type Fix = FixRecipe;
+
+/// A finding folded into another because both tell one story.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RelatedFinding {
+    pub cause: String,
+    pub title: String,
+    pub summary: String,
+}
+
+/// One diagnosed cause (`findings[]` in the JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable cause id from the catalog (`cert-expired`).
+    pub cause: String,
+    pub title: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub category: Category,
+    /// What was found, specific to this server, in one or two sentences.
+    pub summary: String,
+    /// The observations that support the finding, one line each.
+    pub evidence: Vec<String>,
+    pub fix: Fix,
+    /// Other causes that are part of the same story.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<RelatedFinding>,
+}
+
+impl Finding {
+    pub(crate) fn from_detection(
+        cause: &'static str,
+        d: Detection,
+        ctx: &RuleContext<'_>,
+    ) -> Finding {
+        let entry = rdpdoctor_kb::cause(cause);
+        let mut params = d.params;
+        params.push(("host", ctx.target.host.clone()));
+        params.push(("port", ctx.target.port.to_string()));
+        let fix = match entry {
+            Some(c) => fill_fix(&c.fix, &params),
+            None => FixRecipe {
+                summary: format!("See the documentation for cause '{cause}'."),
+                steps: Vec::new(),
+                verify: Vec::new(),
+                undo: None,
+            },
+        };
+        Finding {
+            cause: cause.to_string(),
+            title: entry
+                .map(|c| c.title.clone())
+                .unwrap_or_else(|| cause.to_string()),
+            severity: d
+                .severity
+                .or(entry.map(|c| c.severity))
+                .unwrap_or(Severity::Risk),
+            confidence: d.confidence,
+            category: entry.map(|c| c.category).unwrap_or(Category::Reachability),
+            summary: d.summary,
+            evidence: d.evidence,
+            fix,
+            related: Vec::new(),
+        }
+    }
+}
+
+/// Replace `{name}` placeholders in the recipe with this target's values. Unknown placeholders
+/// are left as they are, so a recipe never loses text.
+fn fill_fix(recipe: &FixRecipe, params: &[(&'static str, String)]) -> FixRecipe {
+    let fill = |s: &str| {
+        let mut out = s.to_string();
+        for (k, v) in params {
+            out = out.replace(&format!("{{{k}}}"), v);
+        }
+        out
+    };
+    let fill_steps = |steps: &[rdpdoctor_kb::FixStep]| {
+        steps
+            .iter()
+            .map(|s| rdpdoctor_kb::FixStep {
+                text: fill(&s.text),
+                commands: s
+                    .commands
+                    .iter()
+                    .map(|c| rdpdoctor_kb::Command {
+                        shell: c.shell,
+                        text: fill(&c.text),
+                    })
+                    .collect(),
+            })
+            .collect()
+    };
+    FixRecipe {
+        summary: fill(&recipe.summary),
+        steps: fill_steps(&recipe.steps),
+        verify: fill_steps(&recipe.verify),
+        undo: recipe.undo.as_deref().map(fill),
+    }
+}
+
+/// A check that ran and found nothing wrong (`passed[]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassedCheck {
+    /// The stage or area (`tcp`, `tls`, `certificate`).
+    pub check: String,
+    pub detail: String,
+}
+
+/// The result of [`super::diagnose`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnosis {
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+    pub passed: Vec<PassedCheck>,
+    pub client_checklist: Vec<String>,
+}
+
+/// The stages that completed and that no finding is about.
+pub(crate) fn passed_checks(ev: &Evidence, findings: &[Finding]) -> Vec<PassedCheck> {
+    let concerns = |category: Category| findings.iter().any(|f| f.category == category);
+    let mut out = Vec::new();
+    let mut push = |check: &str, detail: String| {
+        out.push(PassedCheck {
+            check: check.into(),
+            detail,
+        })
+    };
+    if let Stage::Ok { value, elapsed_ms } = &ev.dns {
+        let addrs: Vec<String> = value.addresses.iter().map(|a| a.to_string()).collect();
+        push(
+            "dns",
+            format!(
+                "{} resolves to {} ({elapsed_ms:.0} ms)",
+                value.name,
+                addrs.join(", ")
+            ),
+        );
+    }
+    if let (Stage::Ok { value, .. }, false) = (&ev.tcp, concerns(Category::Reachability)) {
+        if let (Some(addr), Some(ms)) = (value.address, value.connect_ms) {
+            push("tcp", format!("TCP connect to {addr} in {ms:.1} ms"));
+        }
+    }
+    if let (Stage::Ok { value, .. }, false) = (&ev.negotiation, concerns(Category::Negotiation)) {
+        let names: Vec<&str> = value.supported.iter().map(|p| p.as_str()).collect();
+        push(
+            "negotiation",
+            format!("security protocols offered: {}", names.join(", ")),
+        );
+    }
+    if let (Stage::Ok { value, .. }, false) = (&ev.tls, concerns(Category::Negotiation)) {
+        push(
+            "tls",
+            format!(
+                "{} with {}",
+                value.version.as_deref().unwrap_or("TLS"),
+                value.cipher_suite.as_deref().unwrap_or("an unknown suite")
+            ),
+        );
+    }
+    if let (Some(cert), false) = (&ev.certificate, concerns(Category::Certificate)) {
+        push(
+            "certificate",
+            format!(
+                "{} valid until {} ({} days left)",
+                cert.subject,
+                cert.not_after.date_naive(),
+                cert.days_left
+            ),
+        );
+    }
+    if let (Stage::Ok { value, .. }, false) = (&ev.credssp, concerns(Category::Authentication)) {
+        if let Some(v) = value.version {
+            push(
+                "credssp",
+                format!("CredSSP version {v} (patched for CVE-2018-0886)"),
+            );
+        }
+    }
+    out
+}
+
+/// What to check on the client when every server-side check passed, in the field's triage order.
+pub(crate) fn client_checklist() -> Vec<String> {
+    [
+        "Connect by IP address instead of the name: if that works, the client resolves the name to the wrong place (ipconfig /flushdns; check the hosts file and the DNS suffix).",
+        "Delete saved credentials and connection data for this server: cmdkey /list, then cmdkey /delete:TERMSRV/<name>; remove or rename %USERPROFILE%\\Documents\\Default.rdp.",
+        "Check the client's CredSSP policy (Encryption Oracle Remediation) and pending Windows updates; a client on 'Force Updated Clients' refuses unpatched servers.",
+        "On a VPN or Wi-Fi, force the TCP transport: set HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\\Client fClientDisableUDP = 1 and reconnect.",
+        "Allow mstsc.exe / the Windows App through the client's security suite or firewall, or test with it paused.",
+        "Try another client (mstsc /admin, the Windows App, or FreeRDP) from another machine to see whether the problem follows the client.",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}

@@ -1,0 +1,4 @@
+//! Rules (to be written).
+use super::Rule;
+
+pub static RULES: &[Rule] = &[];

@@ -1,0 +1,1 @@
+//! Offline evidence readers: event logs, registry, certificate files, .rdp files.

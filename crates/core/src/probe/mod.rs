@@ -1,0 +1,1 @@
+//! Probe stages (to be written).

@@ -1,0 +1,1 @@
+//! `rdpdoctor explain` lookups (filled in by the knowledge-base issue).

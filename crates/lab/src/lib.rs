@@ -1,0 +1,1 @@
+//! The fault lab (to be written).
