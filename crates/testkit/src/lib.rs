@@ -17,7 +17,9 @@ pub fn shared_data() -> Option<PathBuf> {
     }
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let candidate = repo.join("../shared/data");
-    candidate.is_dir().then(|| candidate.canonicalize().unwrap_or(candidate))
+    candidate
+        .is_dir()
+        .then(|| candidate.canonicalize().unwrap_or(candidate))
 }
 
 /// A fixture file under [`shared_data`], or `None` after printing why the test is skipped.

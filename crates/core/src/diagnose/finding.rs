@@ -93,6 +93,27 @@ impl Finding {
     }
 }
 
+impl Finding {
+    /// Merge another detection of the same cause: keep the stronger severity and confidence;
+    /// two independent sources agreeing raise a medium confidence to high.
+    pub(crate) fn absorb(&mut self, other: Finding) {
+        let independent = !other.evidence.iter().all(|l| self.evidence.contains(l));
+        let both_medium =
+            self.confidence >= Confidence::Medium && other.confidence >= Confidence::Medium;
+        self.confidence = if independent && both_medium {
+            Confidence::High
+        } else {
+            self.confidence.max(other.confidence)
+        };
+        self.severity = self.severity.min(other.severity);
+        for line in other.evidence {
+            if !self.evidence.contains(&line) {
+                self.evidence.push(line);
+            }
+        }
+    }
+}
+
 /// Replace `{name}` placeholders in the recipe with this target's values. Unknown placeholders
 /// are left as they are, so a recipe never loses text.
 fn fill_fix(recipe: &FixRecipe, params: &[(&'static str, String)]) -> FixRecipe {

@@ -47,12 +47,19 @@ pub fn diagnose(target: &Target, evidence: &Evidence, options: &DiagnoseOptions)
         evidence,
         options,
     };
-    let mut findings: Vec<Finding> = rules::all()
-        .iter()
-        .filter_map(|rule| {
-            (rule.evaluate)(&ctx).map(|d| Finding::from_detection(rule.cause, d, &ctx))
-        })
-        .collect();
+    let mut findings: Vec<Finding> = Vec::new();
+    for rule in rules::all() {
+        let Some(detection) = (rule.evaluate)(&ctx) else {
+            continue;
+        };
+        let finding = Finding::from_detection(rule.cause, detection, &ctx);
+        // Several rules may see the same cause from different evidence (a live probe and a
+        // server event log): one finding, with the evidence of both.
+        match findings.iter_mut().find(|f| f.cause == finding.cause) {
+            Some(existing) => existing.absorb(finding),
+            None => findings.push(finding),
+        }
+    }
     correlate::fold(&mut findings);
     rank(&mut findings);
     let passed = finding::passed_checks(evidence, &findings);
