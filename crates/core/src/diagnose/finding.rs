@@ -192,6 +192,9 @@ pub(crate) fn passed_checks(ev: &Evidence, findings: &[Finding]) -> Vec<PassedCh
         }
     }
     if let (Stage::Ok { value, .. }, false) = (&ev.negotiation, concerns(Category::Negotiation)) {
+        if value.supported.is_empty() {
+            return out;
+        }
         let names: Vec<&str> = value.supported.iter().map(|p| p.as_str()).collect();
         push(
             "negotiation",

@@ -1,0 +1,13 @@
+//! One module per subcommand; each returns the process exit code.
+
+mod check;
+mod diagnose;
+
+use crate::args::{Cli, Command};
+
+pub async fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check(a) => check::run(a).await,
+        Command::Diagnose(a) => diagnose::run(a),
+    }
+}
