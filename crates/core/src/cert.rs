@@ -252,16 +252,15 @@ pub fn match_name(cert: &ServerCertificate, name: &str) -> NameMatch {
             };
         }
     }
-    if cert.san_dns.is_empty() {
-        if let Some(cn) = &cert.common_name {
-            if dns_matches(cn, &wanted) {
-                return NameMatch {
-                    checked,
-                    matches: true,
-                    matched_by: Some(format!("CN={cn}")),
-                };
-            }
-        }
+    if cert.san_dns.is_empty()
+        && let Some(cn) = &cert.common_name
+        && dns_matches(cn, &wanted)
+    {
+        return NameMatch {
+            checked,
+            matches: true,
+            matched_by: Some(format!("CN={cn}")),
+        };
     }
     NameMatch {
         checked,

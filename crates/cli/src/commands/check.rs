@@ -45,13 +45,13 @@ pub async fn run(args: CheckArgs) -> u8 {
     dopts.expiry_warning_days = args.output.expiry_warning_days;
     let diagnosis = diagnose(&report.target, &report.evidence, &dopts);
     report.set_diagnosis(diagnosis, now);
-    if let Some(path) = &args.save {
-        if let Err(e) = render::save(&report, path) {
-            eprintln!(
-                "rdpdoctor: could not save the evidence to {}: {e}",
-                path.display()
-            );
-        }
+    if let Some(path) = &args.save
+        && let Err(e) = render::save(&report, path)
+    {
+        eprintln!(
+            "rdpdoctor: could not save the evidence to {}: {e}",
+            path.display()
+        );
     }
     render::print(&report, args.output.format);
     report.verdict.exit_code() as u8

@@ -13,7 +13,7 @@ impl Style {
         Style { color: true }
     }
 
-    #[cfg(test)]
+    #[allow(dead_code)] // used by the snapshot tests of the text report
     pub fn plain() -> Style {
         Style { color: false }
     }

@@ -186,10 +186,10 @@ pub(crate) fn passed_checks(ev: &Evidence, findings: &[Finding]) -> Vec<PassedCh
             ),
         );
     }
-    if let (Stage::Ok { value, .. }, false) = (&ev.tcp, concerns(Category::Reachability)) {
-        if let (Some(addr), Some(ms)) = (value.address, value.connect_ms) {
-            push("tcp", format!("TCP connect to {addr} in {ms:.1} ms"));
-        }
+    if let (Stage::Ok { value, .. }, false) = (&ev.tcp, concerns(Category::Reachability))
+        && let (Some(addr), Some(ms)) = (value.address, value.connect_ms)
+    {
+        push("tcp", format!("TCP connect to {addr} in {ms:.1} ms"));
     }
     if let (Stage::Ok { value, .. }, false) = (&ev.negotiation, concerns(Category::Negotiation)) {
         if value.supported.is_empty() {
@@ -222,13 +222,13 @@ pub(crate) fn passed_checks(ev: &Evidence, findings: &[Finding]) -> Vec<PassedCh
             ),
         );
     }
-    if let (Stage::Ok { value, .. }, false) = (&ev.credssp, concerns(Category::Authentication)) {
-        if let Some(v) = value.version {
-            push(
-                "credssp",
-                format!("CredSSP version {v} (patched for CVE-2018-0886)"),
-            );
-        }
+    if let (Stage::Ok { value, .. }, false) = (&ev.credssp, concerns(Category::Authentication))
+        && let Some(v) = value.version
+    {
+        push(
+            "credssp",
+            format!("CredSSP version {v} (patched for CVE-2018-0886)"),
+        );
     }
     out
 }

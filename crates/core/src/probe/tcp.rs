@@ -77,12 +77,12 @@ pub async fn connect(
     let mut chosen = None;
     let mut evidence = TcpConnect::default();
     for (attempt, stream) in results {
-        if chosen.is_none() {
-            if let Some(s) = stream {
-                evidence.address = Some(attempt.address);
-                evidence.connect_ms = Some(attempt.elapsed_ms);
-                chosen = Some(s);
-            }
+        if chosen.is_none()
+            && let Some(s) = stream
+        {
+            evidence.address = Some(attempt.address);
+            evidence.connect_ms = Some(attempt.elapsed_ms);
+            chosen = Some(s);
         }
         evidence.attempts.push(attempt);
     }
