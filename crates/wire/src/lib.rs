@@ -3,5 +3,17 @@
 //! Invariant: no I/O, no async, no panics on peer input. Every decoder takes a byte slice,
 //! checks every length against the bytes it has and a hard upper bound, and returns a typed
 //! error naming what was wrong. Every decoder has a fuzz target in `fuzz/` and property tests.
+//!
+//! # Module map
+//!
+//! | module | job |
+//! |---|---|
+//! | [`sniff`] | name what a reply is when it is not what we expected (HTTP, SSH, TLS alert...) |
+//! | [`tpkt`] | TPKT (RFC 1006) stream framing: need more / complete frame / not TPKT |
+//! | [`x224`] | X.224 Connection Request with RDP_NEG_REQ; Connection Confirm decoder |
+//! | [`tls`] | ClientHello builder, incremental server-flight reader, suite/alert/group tables |
 
+pub mod sniff;
+pub mod tls;
 pub mod tpkt;
+pub mod x224;
