@@ -11,8 +11,10 @@
 //! | [`sniff`] | name what a reply is when it is not what we expected (HTTP, SSH, TLS alert...) |
 //! | [`tpkt`] | TPKT (RFC 1006) stream framing: need more / complete frame / not TPKT |
 //! | [`x224`] | X.224 Connection Request with RDP_NEG_REQ; Connection Confirm decoder |
+//! | [`ntlm`] | NTLM NEGOTIATE builder; CHALLENGE decoder (names, VERSION, clock)  |
 //! | [`tls`] | ClientHello builder, incremental server-flight reader, suite/alert/group tables |
 
+pub mod ntlm;
 pub mod sniff;
 pub mod tls;
 pub mod tpkt;
