@@ -20,14 +20,7 @@ pub const MIN_FRAME_LEN: usize = 7;
 /// Largest TPKT length (the field is a u16).
 pub const MAX_FRAME_LEN: usize = u16::MAX as usize;
 
-/// Result of looking at buffered bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Frame {
-    /// At least this many more bytes are needed before anything can be decided.
-    Need(usize),
-    /// A whole frame of this many bytes (header included) starts the buffer.
-    Complete(usize),
-}
+pub use crate::Frame;
 
 /// Why the buffered bytes are not a TPKT frame.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
