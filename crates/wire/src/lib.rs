@@ -14,7 +14,7 @@
 //! | [`ntlm`] | NTLM NEGOTIATE builder; CHALLENGE decoder (names, VERSION, clock)  |
 //! | [`tsrequest`] | CredSSP TSRequest DER encoder, lenient bounded decoder, stream prefix reader |
 //! | [`der`] | the small bounded DER reader/writer behind [`tsrequest`] |
-//! | [`tls`] | ClientHello builder, incremental server-flight reader, suite/alert/group tables |
+//! | [`tls`] | ClientHello builder, incremental server-flight reader, cipher-suite / alert / group tables |
 
 pub mod der;
 pub mod ntlm;
