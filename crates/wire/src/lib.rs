@@ -3,5 +3,33 @@
 //! Invariant: no I/O, no async, no panics on peer input. Every decoder takes a byte slice,
 //! checks every length against the bytes it has and a hard upper bound, and returns a typed
 //! error naming what was wrong. Every decoder has a fuzz target in `fuzz/` and property tests.
+//!
+//! # Module map
+//!
+//! | module | job |
+//! |---|---|
+//! | [`sniff`] | name what a reply is when it is not what we expected (HTTP, SSH, TLS alert...) |
+//! | [`tpkt`] | TPKT (RFC 1006) stream framing: need more / complete frame / not TPKT |
+//! | [`x224`] | X.224 Connection Request with RDP_NEG_REQ; Connection Confirm decoder |
+//! | [`ntlm`] | NTLM NEGOTIATE builder; CHALLENGE decoder (names, VERSION, clock)  |
+//! | [`tsrequest`] | CredSSP TSRequest DER encoder, lenient bounded decoder, stream prefix reader |
+//! | [`der`] | the small bounded DER reader/writer behind [`tsrequest`] |
+//! | [`tls`] | ClientHello builder, incremental server-flight reader, cipher-suite / alert / group tables |
 
+pub mod der;
+pub mod ntlm;
+pub mod sniff;
+pub mod tls;
 pub mod tpkt;
+pub mod tsrequest;
+pub mod x224;
+
+/// What a stream framer says about buffered bytes (used by [`tpkt::frame`] and
+/// [`tsrequest::frame`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// At least this many more bytes are needed before anything can be decided.
+    Need(usize),
+    /// A whole frame of this many bytes (header included) starts the buffer.
+    Complete(usize),
+}
