@@ -276,6 +276,16 @@ pub const PLACEHOLDERS: &[&str] = &[
     "address",
 ];
 
+/// Replace `{name}` placeholders with the given values; placeholders without a value are left
+/// as they are, so no text is ever lost.
+pub fn fill_placeholders(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogFile {

@@ -26,8 +26,6 @@ pub enum CodeTable {
     NegFailure,
     /// `IMsTscAxEvents::OnLogonError` codes.
     LogonError,
-    /// FreeRDP client connect errors (`ERRCONNECT_*`).
-    FreerdpConnect,
     /// NTSTATUS values from CredSSP `errorCode`, event 4625 Status/SubStatus.
     Ntstatus,
     /// SSPI / Schannel / crypto HRESULTs (`SEC_E_*`, `CERT_E_*`, `NTE_*`, wrapped Win32 errors).
@@ -38,6 +36,8 @@ pub enum CodeTable {
     LsmReason,
     /// TLS alert descriptions (Schannel events 36887 / 36888).
     TlsAlert,
+    /// FreeRDP client connect errors (`ERRCONNECT_*`); another client's view, so listed late.
+    FreerdpConnect,
     /// Logon types of Security events 4624 / 4625.
     LogonType,
     /// Windows event IDs relevant to RDP, per provider and channel.
@@ -58,12 +58,12 @@ impl CodeTable {
         CodeTable::ErrorInfo,
         CodeTable::NegFailure,
         CodeTable::LogonError,
-        CodeTable::FreerdpConnect,
         CodeTable::Ntstatus,
         CodeTable::Hresult,
         CodeTable::AuthzResult,
         CodeTable::LsmReason,
         CodeTable::TlsAlert,
+        CodeTable::FreerdpConnect,
         CodeTable::LogonType,
         CodeTable::Event,
         CodeTable::NegRequestFlag,
@@ -235,6 +235,18 @@ impl CodeEntry {
         match self.table {
             CodeTable::Ntstatus | CodeTable::Hresult => format!("0x{:08X}", self.value),
             _ => format!("0x{:X}", self.value),
+        }
+    }
+
+    /// The value the way people write it for this table: decimal for event IDs, logon types,
+    /// LSM reasons and TLS alerts, hex otherwise.
+    pub fn display_value(&self) -> String {
+        match self.table {
+            CodeTable::Event
+            | CodeTable::LogonType
+            | CodeTable::LsmReason
+            | CodeTable::TlsAlert => self.value.to_string(),
+            _ => self.hex(),
         }
     }
 
@@ -462,6 +474,9 @@ pub fn find_by_name(name: &str) -> Vec<&'static CodeEntry> {
             .filter(|e| e.has_symbolic_name() && e.table != CodeTable::Event)
     };
     let exact: Vec<_> = symbolic().filter(|e| normalize(&e.name) == q).collect();
+    if !exact.is_empty() {
+        return exact;
+    }
     let stripped_q: Vec<String> = std::iter::once(q.clone())
         .chain(CodeTable::ALL.iter().flat_map(|t| {
             t.name_prefixes()
@@ -470,11 +485,8 @@ pub fn find_by_name(name: &str) -> Vec<&'static CodeEntry> {
         }))
         .filter(|s| !s.is_empty())
         .collect();
-    let mut out = exact;
+    let mut out = Vec::new();
     for e in symbolic() {
-        if out.contains(&e) {
-            continue;
-        }
         let n = normalize(&e.name);
         let stripped = e
             .table
