@@ -23,6 +23,8 @@ pub struct CodeMatch {
     pub table: CodeTable,
     pub table_title: String,
     pub value: u32,
+    /// The value as people write it for this table (`0x904`, `36888`, `40`).
+    pub display: String,
     pub hex: String,
     pub decimal: i64,
     pub name: String,
@@ -41,6 +43,7 @@ impl From<&CodeEntry> for CodeMatch {
             table: e.table,
             table_title: e.table.title().to_string(),
             value: e.value,
+            display: e.display_value(),
             hex: e.hex(),
             decimal: e.decimal(),
             name: e.name.clone(),

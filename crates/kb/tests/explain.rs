@@ -427,7 +427,10 @@ fn renders_as_text_and_json() {
     assert_eq!(json["likely_causes"][0]["severity"], "blocker");
     assert_eq!(json["number"]["value"], 0x904);
 
-    let ev = explain("event:Schannel/36888", None).to_text();
+    let ev = explain("event:Schannel/36888", None);
+    assert_eq!(ev.matches[0].display, "36888");
+    assert_eq!(json["matches"][0]["display"], "0x904");
+    let ev = ev.to_text();
     assert!(ev.contains("Schannel event 36888 (System)"), "{ev}");
 }
 
