@@ -8,6 +8,7 @@
 //! A stage that fails ends the chain but never loses what earlier stages found: the evidence
 //! is returned whole, with the later stages marked skipped and why.
 
+pub mod credssp;
 pub mod dns;
 pub mod io;
 pub mod negotiate;
@@ -214,7 +215,11 @@ impl Prober {
         ev.credssp = match (protocol.uses_credssp(), handshake.stream) {
             (false, _) => Stage::skipped("the server selected TLS without NLA (PROTOCOL_SSL)"),
             (true, None) => Stage::skipped("no TLS session to run CredSSP in"),
-            (true, Some(_stream)) => Stage::skipped("CredSSP probe not available in this build"),
+            (true, Some(mut stream)) => {
+                let stage = credssp::probe(&mut stream, t.credssp).await;
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+                stage
+            }
         };
     }
 }
