@@ -271,7 +271,7 @@ fn xrdp_ini(globals: &[(String, String)], log: &Path) -> String {
 /// Xvfb picks a free display itself and writes its number to `-displayfd` once it accepts
 /// connections, so there is no guessing and no race with stale sockets in /tmp/.X11-unix.
 fn display() -> &'static str {
-    static DISPLAY: OnceLock<(String, tempfile::TempDir)> = OnceLock::new();
+    static DISPLAY: OnceLock<(String, tempfile::TempDir, Mutex<Child>)> = OnceLock::new();
     &DISPLAY
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -284,7 +284,7 @@ fn display() -> &'static str {
                 file = number_file.display(),
                 parent = std::process::id()
             );
-            Command::new("sh")
+            let watchdog = Command::new("sh")
                 .args(["-c", &script])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -298,7 +298,7 @@ fn display() -> &'static str {
                     && let Ok(n) = line.trim().parse::<u32>()
                     && std::os::unix::net::UnixStream::connect(format!("/tmp/.X11-unix/X{n}")).is_ok()
                 {
-                    return (format!(":{n}"), dir);
+                    return (format!(":{n}"), dir, Mutex::new(watchdog));
                 }
                 assert!(Instant::now() < deadline, "Xvfb did not start within 15 s (apt-get install xvfb)");
                 std::thread::sleep(Duration::from_millis(20));
