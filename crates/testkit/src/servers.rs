@@ -270,6 +270,9 @@ fn xrdp_ini(globals: &[(String, String)], log: &Path) -> String {
 ///
 /// Xvfb picks a free display itself and writes its number to `-displayfd` once it accepts
 /// connections, so there is no guessing and no race with stale sockets in /tmp/.X11-unix.
+// The watchdog shell must outlive this function: it is kept in the static and ends on its own
+// when the test process does.
+#[allow(clippy::zombie_processes)]
 fn display() -> &'static str {
     static DISPLAY: OnceLock<(String, tempfile::TempDir, Mutex<Child>)> = OnceLock::new();
     &DISPLAY
@@ -300,7 +303,12 @@ fn display() -> &'static str {
                 {
                     return (format!(":{n}"), dir, Mutex::new(watchdog));
                 }
-                assert!(Instant::now() < deadline, "Xvfb did not start within 15 s (apt-get install xvfb)");
+                if Instant::now() > deadline {
+                    let mut watchdog = watchdog;
+                    let _ = watchdog.kill();
+                    let _ = watchdog.wait();
+                    panic!("Xvfb did not start within 15 s (apt-get install xvfb)");
+                }
                 std::thread::sleep(Duration::from_millis(20));
             }
         })
