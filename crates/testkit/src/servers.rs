@@ -176,7 +176,7 @@ pub fn xrdp(config: XrdpConfig) -> Server {
         ("security_layer".into(), config.security_layer.into()),
         ("certificate".into(), cert_path),
         ("key_file".into(), key_path),
-        ("fork".into(), "false".into()),
+        ("fork".into(), "true".into()),
     ];
     if let Some(p) = &config.ssl_protocols {
         globals.push(("ssl_protocols".into(), p.clone()));
