@@ -14,10 +14,12 @@
 //! | [`ntlm`] | NTLM NEGOTIATE builder; CHALLENGE decoder (names, VERSION, clock)  |
 //! | [`tsrequest`] | CredSSP TSRequest DER encoder, lenient bounded decoder, stream prefix reader |
 //! | [`der`] | the small bounded DER reader/writer behind [`tsrequest`] |
+//! | [`rdpeudp`] | MS-RDPEUDP SYN encoder and SYN+ACK decoder (does UDP 3389 answer?) |
 //! | [`tls`] | ClientHello builder, incremental server-flight reader, cipher-suite / alert / group tables |
 
 pub mod der;
 pub mod ntlm;
+pub mod rdpeudp;
 pub mod sniff;
 pub mod tls;
 pub mod tpkt;
