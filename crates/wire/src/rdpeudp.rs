@@ -138,12 +138,14 @@ impl Syn {
     /// Encode, zero-padded to `datagram_len` (or to the content size if that is larger).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.datagram_len.max(FIXED_LEN + 68));
-        out.extend_from_slice(&SYN_SOURCE_ACK.to_be_bytes());
-        out.extend_from_slice(&self.receive_window.to_be_bytes());
-        out.extend_from_slice(&self.flags().to_be_bytes());
-        out.extend_from_slice(&self.initial_sequence_number.to_be_bytes());
-        out.extend_from_slice(&self.up_mtu.to_be_bytes());
-        out.extend_from_slice(&self.down_mtu.to_be_bytes());
+        put_fixed(
+            &mut out,
+            SYN_SOURCE_ACK,
+            self.receive_window,
+            self.flags(),
+            self.initial_sequence_number,
+            [self.up_mtu, self.down_mtu],
+        );
         if let Some(id) = &self.correlation_id {
             out.extend_from_slice(id);
             out.extend_from_slice(&[0; 16]);
@@ -164,13 +166,7 @@ impl Syn {
     /// Decode a SYN (for tests, fuzzing and fake servers).
     pub fn decode(datagram: &[u8]) -> Result<Self, RdpeudpError> {
         let s = Fields::decode(datagram, true)?;
-        if s.source_ack != SYN_SOURCE_ACK {
-            return Err(RdpeudpError::NotSyn {
-                flags: s.flags,
-                source_ack: s.source_ack,
-            });
-        }
-        if s.flags & (flags::SYN | flags::ACK) != flags::SYN {
+        if s.source_ack != SYN_SOURCE_ACK || s.flags & (flags::SYN | flags::ACK) != flags::SYN {
             return Err(RdpeudpError::NotSyn {
                 flags: s.flags,
                 source_ack: s.source_ack,
@@ -254,12 +250,14 @@ impl SynAck {
     /// Encode (for fake servers and round-trip tests), zero-padded to `datagram_len`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.datagram_len.max(FIXED_LEN + 4));
-        out.extend_from_slice(&self.source_ack.to_be_bytes());
-        out.extend_from_slice(&self.receive_window.to_be_bytes());
-        out.extend_from_slice(&self.flags.to_be_bytes());
-        out.extend_from_slice(&self.initial_sequence_number.to_be_bytes());
-        out.extend_from_slice(&self.up_mtu.to_be_bytes());
-        out.extend_from_slice(&self.down_mtu.to_be_bytes());
+        put_fixed(
+            &mut out,
+            self.source_ack,
+            self.receive_window,
+            self.flags,
+            self.initial_sequence_number,
+            [self.up_mtu, self.down_mtu],
+        );
         if self.flags & flags::CORRELATION_ID != 0 {
             out.extend_from_slice(&[0; CORRELATION_LEN]);
         }
@@ -316,6 +314,23 @@ pub enum RdpeudpError {
         /// snSourceAck received.
         got: u32,
     },
+}
+
+/// Write RDPUDP_FEC_HEADER and RDPUDP_SYNDATA_PAYLOAD (the first 16 bytes of both datagrams).
+fn put_fixed(
+    out: &mut Vec<u8>,
+    source_ack: u32,
+    window: u16,
+    flags: u16,
+    isn: u32,
+    mtus: [u16; 2],
+) {
+    out.extend_from_slice(&source_ack.to_be_bytes());
+    out.extend_from_slice(&window.to_be_bytes());
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.extend_from_slice(&isn.to_be_bytes());
+    out.extend_from_slice(&mtus[0].to_be_bytes());
+    out.extend_from_slice(&mtus[1].to_be_bytes());
 }
 
 struct Fields {
