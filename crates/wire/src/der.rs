@@ -38,6 +38,14 @@ pub enum DerError {
     /// A long-form length of more than 4 bytes, or the reserved 0xFF form.
     #[error("length field too long")]
     LengthOverflow,
+    /// The TLV announces more bytes than the caller's limit.
+    #[error("TLV of {len} bytes exceeds the {max}-byte limit")]
+    TooLarge {
+        /// Announced size, header included.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// A parsed TLV header.
@@ -95,11 +103,16 @@ pub fn header(input: &[u8]) -> Result<Result<Header, usize>, DerError> {
 }
 
 /// How many bytes the TLV at the start of a stream needs: the prefix reader for stream input.
-pub fn frame(input: &[u8]) -> Result<Frame, DerError> {
+/// A TLV announcing more than `max` bytes (header included) is refused before any of it is
+/// buffered.
+pub fn frame(input: &[u8], max: usize) -> Result<Frame, DerError> {
     match header(input)? {
         Err(n) => Ok(Frame::Need(n)),
         Ok(h) => {
             let total = h.total_len();
+            if total > max {
+                return Err(DerError::TooLarge { len: total, max });
+            }
             Ok(if input.len() >= total {
                 Frame::Complete(total)
             } else {
@@ -220,10 +233,14 @@ mod tests {
 
     #[test]
     fn frames() {
-        assert_eq!(frame(&[0x30, 0x03, 1, 2, 3, 9]), Ok(Frame::Complete(5)));
-        assert_eq!(frame(&[0x30, 0x03, 1]), Ok(Frame::Need(2)));
+        assert_eq!(frame(&[0x30, 0x03, 1, 2, 3, 9], 5), Ok(Frame::Complete(5)));
+        assert_eq!(frame(&[0x30, 0x03, 1], 5), Ok(Frame::Need(2)));
         assert_eq!(
-            frame(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]),
+            frame(&[0x30, 0x03, 1], 4),
+            Err(DerError::TooLarge { len: 5, max: 4 })
+        );
+        assert_eq!(
+            frame(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff], usize::MAX),
             Ok(Frame::Need(0xffff_ffff))
         );
     }
@@ -263,13 +280,13 @@ mod tests {
             prop_assert_eq!(tlv.tag, tag);
             prop_assert_eq!(tlv.value, &value[..]);
             prop_assert!(rest.is_empty());
-            prop_assert_eq!(frame(&out), Ok(Frame::Complete(out.len())));
+            prop_assert_eq!(frame(&out, out.len()), Ok(Frame::Complete(out.len())));
         }
 
         #[test]
         fn reader_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
             let _ = read(&bytes);
-            let _ = frame(&bytes);
+            let _ = frame(&bytes, 64);
         }
     }
 }

@@ -114,27 +114,13 @@ pub fn frame(buf: &[u8]) -> Result<Frame, TsRequestError> {
             looks_like: sniff(buf),
         });
     }
-    let at = |error| TsRequestError::Der {
-        field: "TSRequest",
-        error,
-    };
-    match der::header(buf).map_err(at)? {
-        Err(n) => Ok(Frame::Need(n)),
-        Ok(h) => {
-            let total = h.total_len();
-            if total > MAX_MESSAGE_LEN {
-                return Err(TsRequestError::TooLarge {
-                    len: total,
-                    max: MAX_MESSAGE_LEN,
-                });
-            }
-            Ok(if buf.len() >= total {
-                Frame::Complete(total)
-            } else {
-                Frame::Need(total - buf.len())
-            })
-        }
-    }
+    der::frame(buf, MAX_MESSAGE_LEN).map_err(|error| match error {
+        DerError::TooLarge { len, max } => TsRequestError::TooLarge { len, max },
+        error => TsRequestError::Der {
+            field: "TSRequest",
+            error,
+        },
+    })
 }
 
 fn read<'a>(

@@ -580,7 +580,7 @@ mod tests {
                     id: 5,
                     value: AvValue::Text("contoso.com".into()),
                 },
-                // 2026-11-20T23:56:09Z
+                // 2026-11-21T23:56:09Z
                 AvPair {
                     id: 7,
                     value: AvValue::Timestamp(FileTime::from_unix_seconds(1_795_305_369).unwrap()),

@@ -10,7 +10,10 @@
 mod challenge;
 mod negotiate;
 
-pub use challenge::{AvPair, AvValue, FileTime, NtlmChallenge, NtlmError, av_id, av_name};
+pub use challenge::{
+    AvPair, AvValue, FileTime, MAX_AV_PAIRS, MAX_MESSAGE_LEN, NtlmChallenge, NtlmError, av_id,
+    av_name,
+};
 pub use negotiate::NtlmNegotiate;
 
 /// "NTLMSSP\0", the first 8 bytes of every NTLM message.

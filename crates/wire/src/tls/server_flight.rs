@@ -430,7 +430,7 @@ impl ServerFlightReader {
                         description: pair[1],
                     };
                     self.flight.alerts.push(a);
-                    done |= a.is_fatal() || a.description == 0 || a.level != alert::LEVEL_WARNING;
+                    done |= a.level != alert::LEVEL_WARNING || a.description == 0;
                 }
                 Ok(if done {
                     Progress::Done
