@@ -21,7 +21,10 @@ pub use credssp::{CredsspProbe, NtlmChallengeInfo};
 pub use host::HostEvidence;
 pub use negotiation::{Negotiation, NegotiationAnswer, NegotiationProbe, Protocol};
 pub use network::{ConnectAttempt, DnsResolution, TcpConnect};
-pub use path::{PathQuality, RttSummary, UdpProbe};
+pub use path::{
+    Handshake, Interval, MtuDirection, MtuProbe, MtuStep, MtuVerdict, PathQuality,
+    RetransmitSource, RttSummary, UdpLoss, UdpOutcome, UdpProbe,
+};
 pub use report::{Report, ToolInfo, Verdict};
 pub use stage::{ErrorKind, Seen, Stage, StageError, StageName, StageStatus, millis};
 pub use tls::{

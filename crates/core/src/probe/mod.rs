@@ -13,7 +13,10 @@ pub mod dns;
 pub mod hello;
 pub mod io;
 pub mod negotiate;
+pub mod quality;
+pub mod stats;
 pub mod tcp;
+pub mod tcpinfo;
 pub mod tls;
 
 use chrono::Utc;
