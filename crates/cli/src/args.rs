@@ -87,6 +87,27 @@ pub struct CheckArgs {
     /// Send `Cookie: mstshash=NAME` in the X.224 request (some load balancers route on it)
     #[arg(long, value_name = "NAME")]
     pub cookie: Option<String>,
+    #[command(flatten)]
+    pub path: PathArgs,
+}
+
+/// The path measurement: loss, latency, MTU black holes, the UDP transport.
+#[derive(Args, Debug, Clone)]
+pub struct PathArgs {
+    /// Measure the network path: loss and RTT from repeated handshakes, MTU black holes in
+    /// both directions, the UDP transport. Runs by itself when a failure could come from the
+    /// path (a TLS timeout after a good X.224 exchange, a retransmitted SYN)
+    #[arg(long, conflicts_with = "no_path")]
+    pub path: bool,
+    /// Never measure the path, not even after a failure it could explain
+    #[arg(long)]
+    pub no_path: bool,
+    /// TCP handshakes to sample for loss and RTT (more samples, narrower loss interval)
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub samples: u32,
+    /// Stop starting new handshakes after this many seconds, whatever --samples says
+    #[arg(long, value_name = "SECONDS")]
+    pub path_duration: Option<f64>,
 }
 
 #[derive(Args, Debug)]

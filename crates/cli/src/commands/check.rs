@@ -3,11 +3,12 @@
 use chrono::Utc;
 use std::time::Duration;
 
-use crate::args::CheckArgs;
+use crate::args::{CheckArgs, PathArgs};
 use crate::exit;
 use crate::render;
 use rdpdoctor_core::Target;
 use rdpdoctor_core::diagnose::{DiagnoseOptions, diagnose};
+use rdpdoctor_core::probe::path::{PathMode, PathOptions};
 use rdpdoctor_core::probe::tls::TrustAnchors;
 use rdpdoctor_core::probe::{ProbeOptions, Prober, Timeouts};
 
@@ -33,10 +34,18 @@ pub async fn run(args: CheckArgs) -> u8 {
         },
         None => TrustAnchors::platform(),
     };
+    let path = match path_options(&args.path) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("rdpdoctor: {e}");
+            return exit::USAGE;
+        }
+    };
     let options = ProbeOptions {
         timeouts: Timeouts::uniform(Duration::from_secs_f64(args.timeout)),
         cookie: args.cookie.clone(),
         extended_negotiation: false,
+        path,
     };
     let prober = Prober::new(options, trust);
     let mut report = prober.check(&target).await;
@@ -55,4 +64,24 @@ pub async fn run(args: CheckArgs) -> u8 {
     }
     render::print(&report, args.output.format);
     report.verdict.exit_code() as u8
+}
+
+/// `--path`, `--no-path`, `--samples`, `--path-duration` as probe options.
+fn path_options(a: &PathArgs) -> Result<PathOptions, String> {
+    let mut p = PathOptions {
+        mode: match (a.path, a.no_path) {
+            (true, _) => PathMode::On,
+            (_, true) => PathMode::Off,
+            _ => PathMode::Auto,
+        },
+        ..Default::default()
+    };
+    p.quality.samples = a.samples;
+    if let Some(d) = a.path_duration {
+        if !(d.is_finite() && d > 0.0 && d <= 3600.0) {
+            return Err("--path-duration must be between 0 and 3600 seconds".into());
+        }
+        p.quality.budget = Some(Duration::from_secs_f64(d));
+    }
+    Ok(p)
 }

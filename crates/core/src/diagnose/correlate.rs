@@ -16,6 +16,8 @@ const STORIES: &[(&str, &str)] = &[
     ("machinekeys-broken", "schannel-failures"),
     // A certificate the server cannot load breaks the handshake.
     ("cert-weak", "tls-handshake-broken"),
+    // The certificate flight is lost on the path: the TLS timeout is the symptom.
+    ("mtu-blackhole", "tls-handshake-broken"),
     // Registry says RDP is off: the closed port is the symptom.
     ("rdp-disabled", "port-closed"),
     ("connection-throttling", "dropped-after-accept"),

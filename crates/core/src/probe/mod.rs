@@ -1,9 +1,11 @@
 //! The live probe: one target, stage by stage, each with its own deadline.
 //!
 //! ```text
-//! dns ─► tcp ─► negotiation ─► tls ─► credssp
+//! dns ─► tcp ─► negotiation ─► tls ─► credssp ─► [path: quality ∥ udp ─► mtu]
 //!                   └─► follow-up negotiation requests (separate connections, in parallel)
 //! ```
+//!
+//! The path stages (`path`) run when asked, or when a failure is one the path can explain.
 //!
 //! A stage that fails ends the chain but never loses what earlier stages found: the evidence
 //! is returned whole, with the later stages marked skipped and why.
@@ -12,12 +14,15 @@ pub mod credssp;
 pub mod dns;
 pub mod hello;
 pub mod io;
+pub mod mtu;
 pub mod negotiate;
+pub mod path;
 pub mod quality;
 pub mod stats;
 pub mod tcp;
 pub mod tcpinfo;
 pub mod tls;
+pub mod udp;
 
 use chrono::Utc;
 use std::time::{Duration, Instant};
@@ -68,6 +73,8 @@ pub struct ProbeOptions {
     pub cookie: Option<String>,
     /// Also ask for RDSTLS / RDSAAD on servers that speak HYBRID_EX.
     pub extended_negotiation: bool,
+    /// Latency, loss, MTU and UDP measurements (`--path`, `--samples`).
+    pub path: path::PathOptions,
 }
 
 /// A probe with its shared, expensive parts (resolver, trust store) built once: create one and
@@ -101,6 +108,31 @@ impl Prober {
     }
 
     async fn collect(&self, target: &Target) -> Evidence {
+        let mut ev = self.collect_stages(target).await;
+        if let Some(address) = ev.tcp.value().and_then(|c| c.address) {
+            path::measure(
+                &mut ev,
+                target,
+                address,
+                &self.negotiate_options(),
+                &self.options.path,
+            )
+            .await;
+        }
+        ev
+    }
+
+    fn negotiate_options(&self) -> negotiate::NegotiateOptions {
+        let t = &self.options.timeouts;
+        negotiate::NegotiateOptions {
+            cookie: self.options.cookie.clone(),
+            deadline: t.negotiate,
+            connect_deadline: t.connect,
+            extended: self.options.extended_negotiation,
+        }
+    }
+
+    async fn collect_stages(&self, target: &Target) -> Evidence {
         let t = &self.options.timeouts;
         let mut ev = Evidence::new(Utc::now());
 
@@ -132,12 +164,7 @@ impl Prober {
         };
 
         // negotiation: the first request on this connection, follow-ups beside TLS.
-        let nopts = negotiate::NegotiateOptions {
-            cookie: self.options.cookie.clone(),
-            deadline: t.negotiate,
-            connect_deadline: t.connect,
-            extended: self.options.extended_negotiation,
-        };
+        let nopts = self.negotiate_options();
         let mut leftover = Vec::new();
         let first = negotiate::exchange(
             &mut stream,

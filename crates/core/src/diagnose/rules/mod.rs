@@ -6,6 +6,7 @@
 
 pub mod certificate;
 pub mod negotiation;
+pub mod path;
 pub mod reach;
 
 use crate::Target;
@@ -70,10 +71,15 @@ pub struct Rule {
 
 /// Every rule, in catalog order within each area.
 pub fn all() -> Vec<&'static Rule> {
-    [reach::RULES, negotiation::RULES, certificate::RULES]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        reach::RULES,
+        path::RULES,
+        negotiation::RULES,
+        certificate::RULES,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[cfg(test)]
@@ -123,10 +129,9 @@ mod coverage {
     use super::all;
     use rdpdoctor_kb::Detection as Evidence;
 
-    /// Live causes whose rules come with open work (the TLS deep check: weak-tls; the path
-    /// measurements: network-loss, mtu-blackhole). The test below fails as soon as one of
-    /// them gets a rule, so this list can only shrink.
-    const AWAITING_LIVE_RULE: &[&str] = &["network-loss", "mtu-blackhole", "weak-tls"];
+    /// Live causes whose rules come with open work (the TLS deep check: weak-tls). The test
+    /// below fails as soon as one of them gets a rule, so this list can only shrink.
+    const AWAITING_LIVE_RULE: &[&str] = &["weak-tls"];
 
     /// Every cause of the catalog (which tests say is exactly CAUSES.md) has a rule here, or is
     /// marked in the catalog as needing evidence a live probe cannot collect (offline files,
