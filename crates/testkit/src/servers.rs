@@ -72,13 +72,15 @@ pub fn free_port() -> u16 {
 }
 
 /// Wait until something listens on `addr` (read from /proc, so no probe connection disturbs a
-/// server with a listen backlog of 2).
+/// server with a listen backlog of 2). The tables are read through the child's own /proc
+/// entry, so a server inside a network namespace is seen in its namespace.
 fn wait_listening(addr: SocketAddr, child: &mut Child, log: &Path, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     let needle = format!(":{:04X} 00000000:0000 0A", addr.port());
+    let pid = child.id();
     while Instant::now() < deadline {
-        let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-        let tcp6 = std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
+        let tcp = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap_or_default();
+        let tcp6 = std::fs::read_to_string(format!("/proc/{pid}/net/tcp6")).unwrap_or_default();
         if tcp.lines().chain(tcp6.lines()).any(|l| l.contains(&needle)) {
             return;
         }
@@ -109,8 +111,12 @@ pub struct XrdpConfig {
     pub ssl_protocols: Option<String>,
     /// `tls_ciphers=` (OpenSSL cipher string), e.g. `AES128-SHA:@SECLEVEL=0`.
     pub tls_ciphers: Option<String>,
-    /// Address to bind (any 127.x.y.z).
+    /// Address to bind (any 127.x.y.z, or the server address inside `netns`).
     pub bind: std::net::IpAddr,
+    /// Port to listen on; a free loopback port when `None`.
+    pub port: Option<u16>,
+    /// Run inside this network namespace (`ip netns exec NAME xrdp ...`).
+    pub netns: Option<String>,
 }
 
 impl XrdpConfig {
@@ -122,7 +128,17 @@ impl XrdpConfig {
             ssl_protocols: None,
             tls_ciphers: None,
             bind: std::net::IpAddr::from([127, 0, 0, 1]),
+            port: None,
+            netns: None,
         }
+    }
+
+    /// Listen on `bind:port` inside the namespace `netns`.
+    pub fn in_netns(mut self, netns: &str, bind: std::net::IpAddr, port: u16) -> Self {
+        self.netns = Some(netns.into());
+        self.bind = bind;
+        self.port = Some(port);
+        self
     }
 
     pub fn cert(mut self, spec: CertSpec) -> Self {
@@ -149,7 +165,7 @@ impl XrdpConfig {
 /// Start an xrdp instance (no sesman, no Xorg: the daemon alone completes X.224 and TLS).
 pub fn xrdp(config: XrdpConfig) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
+    let port = config.port.unwrap_or_else(free_port);
     let addr = SocketAddr::new(config.bind, port);
     let cert = if config.missing_certificate {
         None
@@ -188,7 +204,15 @@ pub fn xrdp(config: XrdpConfig) -> Server {
     let ini_path = dir.path().join("xrdp.ini");
     std::fs::write(&ini_path, ini).expect("write xrdp.ini");
     let out = std::fs::File::create(dir.path().join("xrdp.out")).expect("out file");
-    let mut child = Command::new("xrdp")
+    let mut command = match &config.netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, "xrdp"]);
+            c
+        }
+        None => Command::new("xrdp"),
+    };
+    let mut child = command
         .args(["--nodaemon", "--config"])
         .arg(&ini_path)
         .stdout(out.try_clone().expect("dup"))
