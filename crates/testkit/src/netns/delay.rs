@@ -102,17 +102,12 @@ fn run(
     let mut held: VecDeque<(Instant, nfq::Message)> = VecDeque::new();
     let mut last_due = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        loop {
-            match q.recv() {
-                Ok(msg) => {
-                    seen.fetch_add(1, Ordering::Relaxed);
-                    let extra = jitter.mul_f64(rng.unit());
-                    let due = (Instant::now() + delay + extra).max(last_due);
-                    last_due = due;
-                    held.push_back((due, msg));
-                }
-                Err(_) => break,
-            }
+        while let Ok(msg) = q.recv() {
+            seen.fetch_add(1, Ordering::Relaxed);
+            let extra = jitter.mul_f64(rng.unit());
+            let due = (Instant::now() + delay + extra).max(last_due);
+            last_due = due;
+            held.push_back((due, msg));
         }
         let now = Instant::now();
         while held.front().is_some_and(|(due, _)| *due <= now) {
