@@ -84,6 +84,14 @@ pub struct PathQuality {
     pub concurrency: u32,
     #[serde(default)]
     pub interval_ms: f64,
+    /// Median time from an X.224 Connection Request to its Confirm over the samples (each
+    /// sample waits for it before the next may start, so a slow server cannot make its own
+    /// dropped SYNs look like path loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x224_median_ms: Option<f64>,
+    /// Samples whose Connection Request got no Confirm.
+    #[serde(default)]
+    pub x224_unanswered: u32,
     /// Every handshake, in start order (connect time in ms, retransmissions, outcome).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handshakes: Vec<Handshake>,

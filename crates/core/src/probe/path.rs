@@ -84,8 +84,15 @@ pub async fn measure(
         },
     };
     let udp_addr = SocketAddr::new(address.ip(), target.port);
+    // Samples wait for the server's X.224 answer when it gives one (see `quality`).
+    let mut qopts = opts.quality.clone();
+    if ev.negotiation.is_ok() {
+        let mut n = negotiate.clone();
+        n.deadline = n.deadline.min(std::time::Duration::from_secs(3));
+        qopts.x224 = Some(n);
+    }
     let (mut q, u) = futures::join!(
-        quality::measure(address, &opts.quality),
+        quality::measure(address, &qopts),
         udp::probe(udp_addr, &opts.udp)
     );
     if let Some(why) = why

@@ -1,9 +1,18 @@
 //! Path quality: RTT, jitter and loss from repeated TCP handshakes to the RDP port.
 //!
-//! No raw sockets and no admin rights: each sample is an ordinary `connect()`, closed at once
-//! with a reset (SO_LINGER 0) so the server frees the slot immediately — RDP servers limit
-//! connections that have not logged on yet (MaxOutstandingConnections), and xrdp listens with
-//! a backlog of 2. Samples start at a fixed pace with a small cap on how many are in flight.
+//! No raw sockets and no admin rights: each sample is an ordinary `connect()`, closed with a
+//! reset (SO_LINGER 0) so the server frees the slot at once — RDP servers limit connections
+//! that have not logged on yet (MaxOutstandingConnections). Samples start at a fixed pace with
+//! a cap on how many are in flight.
+//!
+//! The measurement must not create the loss it measures. A server that accepts slowly lets
+//! completed handshakes pile up in its accept queue, and when the queue is full the kernel
+//! drops new SYNs, which looks exactly like path loss (xrdp listens with a backlog of 2; with
+//! debug logging on a loaded host it dropped a quarter of the SYNs at 20 handshakes per
+//! second). So when the server answers X.224, each sample also sends the Connection Request and
+//! waits for the Confirm — proof the server accepted the connection — and a new handshake only
+//! starts while fewer than [`QualityOptions::max_unanswered`] connections are still waiting
+//! for theirs. The connect time alone is the RTT sample.
 //!
 //! Loss is read from what TCP does about it: a lost SYN or SYN-ACK costs one initial
 //! retransmission timeout (1 s, or 3 s on older Windows), so a handshake about 1 s or 3 s
@@ -15,11 +24,13 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpSocket;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use super::io::{classify, describe};
+use super::negotiate::{self, NegotiateOptions};
 use super::{stats, tcpinfo};
 use crate::evidence::{
     ErrorKind, Handshake, PathQuality, RetransmitSource, Stage, StageError, StageName, millis,
@@ -33,15 +44,19 @@ pub struct QualityOptions {
     /// At most this many in flight. Most of them are waiting on a retransmission timer (a
     /// lost SYN holds its slot for a second): the server only ever sees the paced arrivals.
     pub concurrency: u32,
-    /// Pause between two starts. 20 per second: a server that accepts slowly has 150 ms
-    /// before its accept queue overflows (xrdp listens with a backlog of 2; at 50 per second
-    /// a loaded xrdp dropped 10–20 % of the SYNs, which would read as path loss), and the
-    /// rate stays below the SYN limits of common firewalls.
+    /// Pause between two starts: at most 40 SYNs per second, below the SYN-rate limits of
+    /// common firewalls (the X.224 gate, not this pace, protects the server's accept queue).
     pub interval: Duration,
     /// Deadline of one handshake: two SYN retransmissions at a 1 s RTO (1 + 2 s) plus the RTT.
     pub sample_timeout: Duration,
     /// Stop starting new handshakes after this long (`--path-duration`).
     pub budget: Option<Duration>,
+    /// Send an X.224 Connection Request on each sample and wait for the Confirm (set when the
+    /// server answers X.224); `None`: reset right after the handshake.
+    pub x224: Option<NegotiateOptions>,
+    /// With `x224`: connections allowed to wait for their Confirm at once (2: below xrdp's
+    /// accept queue of 3).
+    pub max_unanswered: usize,
 }
 
 impl Default for QualityOptions {
@@ -49,9 +64,11 @@ impl Default for QualityOptions {
         QualityOptions {
             samples: DEFAULT_SAMPLES,
             concurrency: 8,
-            interval: Duration::from_millis(50),
+            interval: Duration::from_millis(25),
             sample_timeout: Duration::from_millis(3500),
             budget: None,
+            x224: None,
+            max_unanswered: 2,
         }
     }
 }
@@ -69,6 +86,46 @@ struct Raw {
     message: Option<String>,
     /// The kernel's count of retransmitted SYNs for this connection.
     kernel_retrans: Option<u32>,
+    /// Time from the Connection Request to the Confirm, when one was asked for and came.
+    x224_ms: Option<f64>,
+    /// A Connection Request was sent and not answered.
+    x224_unanswered: bool,
+}
+
+/// Connections that wait for their X.224 Confirm, and a wake-up for the launcher.
+#[derive(Default)]
+struct Gate {
+    waiting: AtomicUsize,
+    changed: Notify,
+}
+
+impl Gate {
+    async fn wait_below(&self, max: usize) {
+        loop {
+            let changed = self.changed.notified();
+            if self.waiting.load(Ordering::SeqCst) < max {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
+/// Counts one connection as waiting for its Confirm until dropped.
+struct Waiting<'a>(&'a Gate);
+
+impl<'a> Waiting<'a> {
+    fn enter(gate: &'a Gate) -> Self {
+        gate.waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting(gate)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed.notify_waiters();
+    }
 }
 
 /// Sample handshakes to `addr` and summarise them. The stage fails only when no handshake at
@@ -117,6 +174,7 @@ pub async fn measure(addr: SocketAddr, opts: &QualityOptions) -> Stage<PathQuali
 
 async fn sample_all(addr: SocketAddr, opts: &QualityOptions, started: Instant) -> Vec<Raw> {
     let permits = Arc::new(Semaphore::new(opts.concurrency.max(1) as usize));
+    let gate = Arc::new(Gate::default());
     let mut tasks = tokio::task::JoinSet::new();
     let mut ticker = tokio::time::interval(opts.interval.max(Duration::from_millis(1)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -125,12 +183,16 @@ async fn sample_all(addr: SocketAddr, opts: &QualityOptions, started: Instant) -
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
+        if opts.x224.is_some() {
+            gate.wait_below(opts.max_unanswered.max(1)).await;
+        }
         if opts.budget.is_some_and(|b| started.elapsed() >= b) {
             break;
         }
         let timeout = opts.sample_timeout;
+        let (x224, gate) = (opts.x224.clone(), gate.clone());
         tasks.spawn(async move {
-            let raw = one(addr, index, timeout).await;
+            let raw = one(addr, index, timeout, x224.as_ref(), &gate).await;
             drop(permit);
             raw
         });
@@ -140,57 +202,72 @@ async fn sample_all(addr: SocketAddr, opts: &QualityOptions, started: Instant) -
     raws
 }
 
-/// One handshake, closed with a reset as soon as it completes.
-async fn one(addr: SocketAddr, index: u32, timeout: Duration) -> Raw {
+/// One handshake (and, with `x224`, one Connection Request), closed with a reset.
+async fn one(
+    addr: SocketAddr,
+    index: u32,
+    timeout: Duration,
+    x224: Option<&NegotiateOptions>,
+    gate: &Gate,
+) -> Raw {
     let started = Instant::now();
+    let failed = |ms, error, message| Raw {
+        index,
+        ms,
+        error: Some(error),
+        message: Some(message),
+        kernel_retrans: None,
+        x224_ms: None,
+        x224_unanswered: false,
+    };
     let socket = match if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
         TcpSocket::new_v6()
     } {
         Ok(s) => s,
-        Err(e) => {
-            return Raw {
-                index,
-                ms: 0.0,
-                error: Some(ErrorKind::Io),
-                message: Some(describe(&e)),
-                kernel_retrans: None,
-            };
-        }
+        Err(e) => return failed(0.0, ErrorKind::Io, describe(&e)),
     };
     let result = tokio::time::timeout(timeout, socket.connect(addr)).await;
     let ms = millis(started.elapsed());
-    match result {
-        Ok(Ok(stream)) => {
-            let kernel_retrans = match (stream.local_addr(), stream.peer_addr()) {
-                (Ok(l), Ok(p)) => tcpinfo::query(l, p).map(|i| i.total_retrans),
-                _ => None,
-            };
-            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-            drop(stream);
-            Raw {
-                index,
+    let mut stream = match result {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return failed(ms, classify(&e), describe(&e)),
+        Err(_) => {
+            return failed(
                 ms,
-                error: None,
-                message: None,
-                kernel_retrans,
-            }
+                ErrorKind::Timeout,
+                format!("no SYN-ACK within {} ms", timeout.as_millis()),
+            );
         }
-        Ok(Err(e)) => Raw {
-            index,
-            ms,
-            error: Some(classify(&e)),
-            message: Some(describe(&e)),
-            kernel_retrans: None,
-        },
-        Err(_) => Raw {
-            index,
-            ms,
-            error: Some(ErrorKind::Timeout),
-            message: Some(format!("no SYN-ACK within {} ms", timeout.as_millis())),
-            kernel_retrans: None,
-        },
+    };
+    let waiting = x224.map(|_| Waiting::enter(gate));
+    let kernel_retrans = match (stream.local_addr(), stream.peer_addr()) {
+        (Ok(l), Ok(p)) => tcpinfo::query(l, p).map(|i| i.total_retrans),
+        _ => None,
+    };
+    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+    let (mut x224_ms, mut x224_unanswered) = (None, false);
+    if let Some(nopts) = x224 {
+        let asked = Instant::now();
+        let mut leftover = Vec::new();
+        let probe =
+            negotiate::exchange(&mut stream, negotiate::MODERN_REQUEST, nopts, &mut leftover).await;
+        match probe.answer {
+            crate::evidence::NegotiationAnswer::NoAnswer { .. } => x224_unanswered = true,
+            _ => x224_ms = Some(millis(asked.elapsed())),
+        }
+    }
+    drop(stream);
+    drop(waiting);
+    Raw {
+        index,
+        ms,
+        error: None,
+        message: None,
+        kernel_retrans,
+        x224_ms,
+        x224_unanswered,
     }
 }
 
@@ -250,6 +327,12 @@ fn summarise(raws: &[Raw], opts: &QualityOptions, windows: bool) -> PathQuality 
             outcome: outcome.to_string(),
         });
     }
+    let mut x224: Vec<f64> = raws.iter().filter_map(|r| r.x224_ms).collect();
+    x224.sort_by(f64::total_cmp);
+    if !x224.is_empty() {
+        q.x224_median_ms = Some((stats::median(&x224) * 1000.0).round() / 1000.0);
+    }
+    q.x224_unanswered = raws.iter().filter(|r| r.x224_unanswered).count() as u32;
     q.loss_pct = stats::percent(q.lost, q.transmissions);
     q.loss_interval_pct = stats::wilson(q.lost, q.transmissions);
     q.rtt_ms = stats::rtt_summary(&clean);
@@ -267,6 +350,8 @@ mod tests {
             error,
             message: None,
             kernel_retrans: kernel,
+            x224_ms: None,
+            x224_unanswered: false,
         }
     }
 

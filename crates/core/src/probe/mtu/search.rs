@@ -3,7 +3,7 @@
 //!
 //! Round 0 probes the largest and the smallest size together: a path where full-size packets
 //! pass is done after one round trip of probes, and a path where even small probes fail is not
-//! a size problem at all. Otherwise each round probes `parallel` sizes spread evenly inside the
+//! a size problem at all. A full-size failure is repeated once before it counts. Then each round probes `parallel` sizes spread evenly inside the
 //! remaining interval, so the interval shrinks by `parallel + 1` per round (948 bytes → 8 bytes
 //! in three rounds of four). Probes run in parallel because a failed probe costs its whole
 //! timeout; a binary search would pay that timeout once per halving.
@@ -103,6 +103,17 @@ where
         ));
         return dir;
     }
+    // One lost full-size probe is not a black hole: random loss can outlast a probe's wait.
+    // Only a second failure at the same size starts the search.
+    let again = probe(bounds.high).await;
+    record(&mut dir, &again);
+    if again.outcome == Outcome::Passed {
+        dir.verdict = MtuVerdict::Clear;
+        dir.largest_ok = Some(again.packet);
+        dir.tested_up_to = again.packet;
+        dir.note = Some("a full-size probe got no answer once, and passed when repeated".into());
+        return dir;
+    }
     let (mut lo, mut hi) = (low.packet, bounds.high);
     for _ in 0..bounds.max_rounds {
         if hi <= lo + bounds.resolution {
@@ -187,9 +198,33 @@ mod tests {
             assert!(ok <= limit && bad > limit, "{limit}: {ok}..{bad}");
             assert!(bad - ok <= 8, "{limit}: {ok}..{bad}");
             assert!(d.consistent());
-            // Round 0 plus at most three rounds of four.
-            assert!(d.steps.len() <= 14, "{}", d.steps.len());
+            // Round 0, the repeated full-size probe, at most three rounds of four.
+            assert!(d.steps.len() <= 15, "{}", d.steps.len());
         }
+    }
+
+    #[tokio::test]
+    async fn one_lost_full_size_probe_is_repeated_before_it_counts() {
+        let calls = std::cell::Cell::new(0);
+        let d = search("test", BOUNDS, |size| {
+            calls.set(calls.get() + 1);
+            // The very first probe (full size) is lost; everything passes after that.
+            let outcome = if calls.get() == 1 {
+                Outcome::Failed
+            } else {
+                Outcome::Passed
+            };
+            std::future::ready(StepResult {
+                packet: size,
+                outcome,
+                elapsed_ms: 1.0,
+                detail: None,
+            })
+        })
+        .await;
+        assert_eq!(d.verdict, MtuVerdict::Clear);
+        assert_eq!(d.steps.len(), 3);
+        assert!(d.note.unwrap().contains("repeated"));
     }
 
     #[tokio::test]
