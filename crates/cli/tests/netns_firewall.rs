@@ -49,7 +49,9 @@ fn a_drop_rule_is_port_filtered_after_the_connect_deadline() {
     };
     assert_outcome(&run, &v, "timeout", "port-filtered");
     // A DROP costs the whole connect deadline, not less.
-    let elapsed = v["evidence"]["tcp"]["error"]["elapsed_ms"].as_f64().unwrap();
+    let elapsed = v["evidence"]["tcp"]["error"]["elapsed_ms"]
+        .as_f64()
+        .unwrap();
     assert!(elapsed >= 1900.0, "{elapsed} ms");
 }
 
@@ -59,7 +61,9 @@ fn a_reject_with_tcp_reset_is_port_closed_at_once() {
         return;
     };
     assert_outcome(&run, &v, "refused", "port-closed");
-    let elapsed = v["evidence"]["tcp"]["error"]["elapsed_ms"].as_f64().unwrap();
+    let elapsed = v["evidence"]["tcp"]["error"]["elapsed_ms"]
+        .as_f64()
+        .unwrap();
     assert!(elapsed < 1000.0, "{elapsed} ms");
 }
 

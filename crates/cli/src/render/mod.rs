@@ -2,6 +2,7 @@
 //! decides anything; it only shows what the diagnosis said.
 
 mod markdown;
+mod path;
 mod style;
 mod text;
 

@@ -71,6 +71,14 @@ pub fn text(r: &Report, st: Style) -> String {
         }
         let _ = writeln!(o);
     }
+    let path = super::path::lines(r);
+    if !path.is_empty() {
+        let _ = writeln!(o, "{}", st.bold("Network path"));
+        for (label, text) in path {
+            let _ = writeln!(o, "  {} {text}", st.dim(&format!("{label:<9}")));
+        }
+        let _ = writeln!(o);
+    }
     stages(&mut o, r, st);
     for n in &r.evidence.notes {
         let _ = writeln!(o, "{} {n}", st.dim("note:"));
@@ -178,6 +186,9 @@ fn stages(o: &mut String, r: &Report, st: Style) {
     add("credssp", stage_status(&ev.credssp, st));
     if !ev.auth.is_skipped() {
         add("auth", stage_status(&ev.auth, st));
+    }
+    if !ev.quality.is_skipped() {
+        add("path", stage_status(&ev.quality, st));
     }
     let _ = writeln!(
         o,
