@@ -3,8 +3,9 @@
 //!
 //! It runs when asked (`--path`), and by default when the check failed in a way the path can
 //! explain: a TLS or CredSSP stage that timed out after a good X.224 exchange (the classic MTU
-//! black hole), an X.224 reply that never came, or a connect that needed a retransmitted SYN.
-//! A connect that failed outright is left alone: nothing answers to measure.
+//! black hole), or a connect that needed a retransmitted SYN. A connect that failed outright
+//! is left alone (nothing answers to measure), and so is an X.224 request that got no answer
+//! on an open connection: that is a hung or throttling service far more often than the path.
 
 use std::net::SocketAddr;
 
@@ -48,9 +49,6 @@ pub fn could_explain(ev: &Evidence) -> Option<String> {
     }
     if timed_out(ev.credssp.error_kind()) {
         return Some("CredSSP timed out inside a working TLS session".into());
-    }
-    if timed_out(ev.negotiation.error_kind()) {
-        return Some("the X.224 reply never came on an open connection".into());
     }
     if let Some(ms) = tcp.connect_ms
         && ms >= SLOW_CONNECT_MS
@@ -159,6 +157,14 @@ mod tests {
                 .unwrap()
                 .contains("TLS handshake timed out")
         );
+        let mut silent = with_tcp(1.0);
+        silent.negotiation = Stage::failed(StageError::new(
+            StageName::Negotiation,
+            ErrorKind::Timeout,
+            Duration::from_secs(5),
+            "no Connection Confirm",
+        ));
+        assert_eq!(could_explain(&silent), None);
         let mut refused = with_tcp(1.0);
         refused.tls = Stage::failed(StageError::new(
             StageName::Tls,
