@@ -18,7 +18,7 @@
 
 mod aggregate;
 mod certfile;
-mod codes;
+pub(crate) mod codes;
 pub(crate) mod evtx;
 pub mod rdpfile;
 pub(crate) mod registry;

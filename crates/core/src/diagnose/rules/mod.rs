@@ -5,6 +5,8 @@
 //! hand-made Evidence that triggers it plus a near miss that must not.
 
 pub mod certificate;
+pub mod client;
+pub mod host;
 pub mod negotiation;
 pub mod reach;
 
@@ -70,10 +72,16 @@ pub struct Rule {
 
 /// Every rule, in catalog order within each area.
 pub fn all() -> Vec<&'static Rule> {
-    [reach::RULES, negotiation::RULES, certificate::RULES]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        reach::RULES,
+        negotiation::RULES,
+        certificate::RULES,
+        host::RULES,
+        client::RULES,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[cfg(test)]
