@@ -205,12 +205,13 @@ fn zip(entries: &[(&str, &[u8], bool, Option<u32>)]) -> Vec<u8> {
 
 #[test]
 fn a_collect_bundle_is_tied_to_the_computer_its_manifest_names() {
-    let manifest = br#"{"tool":"collect.ps1","computer":"SRV01","fqdn":"srv01.contoso.com","addresses":["10.0.0.5"]}"#;
+    // As Windows PowerShell's Set-Content -Encoding UTF8 writes it: with a BOM.
+    let manifest = "\u{feff}{\"tool\":\"rdpdoctor collect.ps1\",\"computer\":\"SRV01\",\"fqdn\":\"srv01.contoso.com\",\"addresses\":[\"10.0.0.5\"],\"files\":[{\"path\":\"logs/Security.evtx\"}],\"problems\":[]}".as_bytes();
     let reg = utf16le_bom(
         "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server]\r\n\"fDenyTSConnections\"=dword:00000001\r\n",
     );
     let mut entries: Vec<(&str, &[u8], bool, Option<u32>)> = vec![
-        ("registry/TerminalServer.reg", &reg, true, None),
+        ("registry\\TerminalServer.reg", &reg, true, None),
         ("rdpdoctor-manifest.json", manifest, false, None),
         ("notes.txt", b"ignored", false, None),
     ];
@@ -229,7 +230,7 @@ fn a_collect_bundle_is_tied_to_the_computer_its_manifest_names() {
     assert_eq!(h.registry_dword("fDenyTSConnections"), Some(1));
     assert!(h.files.iter().any(|f| {
         f.path
-            .ends_with("SRV01-rdpdoctor.zip!registry/TerminalServer.reg")
+            .ends_with("SRV01-rdpdoctor.zip!registry\\TerminalServer.reg")
     }));
     if entries.len() == 4 {
         // The Security log names another computer ("temporal"); it stays its own host.

@@ -212,6 +212,39 @@ pub fn read_rdp_file(path: &Path) -> Result<RdpFile, FileWarning> {
     Ok(parse_rdp(&bytes, &label))
 }
 
+/// One .reg export read on its own (for tools and fuzzing; [`analyze_paths`] does this for
+/// every .reg file it finds).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegExport {
+    pub registry: crate::evidence::RegistryEvidence,
+    /// Whether the file starts with "Windows Registry Editor Version 5.00" or "REGEDIT4".
+    pub header_ok: bool,
+    /// Lines that could not be read (bounded), with their numbers.
+    pub problems: Vec<String>,
+}
+
+/// Parse one .reg export (UTF-16LE with a BOM, UTF-8 or ANSI).
+pub fn parse_reg_export(bytes: &[u8], file: &str) -> RegExport {
+    let mut c = RegistryCollector::default();
+    let s = registry::read_reg(bytes, file, &mut c);
+    RegExport {
+        registry: c.finish(),
+        header_ok: s.header_ok,
+        problems: s.problems,
+    }
+}
+
+/// Read the RDP-related keys of one SYSTEM or SOFTWARE hive. `Ok` carries the settings and
+/// a warning when the hive is dirty.
+pub fn parse_hive(
+    bytes: &[u8],
+    file: &str,
+) -> Result<(crate::evidence::RegistryEvidence, Option<String>), String> {
+    let mut c = RegistryCollector::default();
+    let warning = registry::read_hive(bytes, file, &mut c)?;
+    Ok((c.finish(), warning))
+}
+
 /// Read files and folders (recursively, zip bundles included) into offline evidence.
 pub fn analyze_paths(paths: &[PathBuf], options: &AnalyzeOptions) -> OfflineEvidence {
     let mut a = Analyzer::new(options);
@@ -616,7 +649,9 @@ impl<'o> Analyzer<'o> {
         };
         match kind {
             Kind::Manifest => {
-                match serde_json::from_slice::<Manifest>(&bytes[..bytes.len().min(1 << 20)]) {
+                // Windows PowerShell writes UTF-8 with a BOM.
+                let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+                match serde_json::from_slice::<Manifest>(&json[..json.len().min(1 << 20)]) {
                     Ok(m) => self.collections[coll].manifest = Some(m),
                     Err(e) => self.warn(coll, label, format!("unreadable manifest: {e}")),
                 }
