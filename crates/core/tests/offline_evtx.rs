@@ -34,7 +34,11 @@ fn names(ev: &OfflineEvidence) -> Vec<Option<String>> {
 fn diagnose_host(ev: &OfflineEvidence, name: &str, at: DateTime<Utc>) -> Diagnosis {
     let h = host(ev, name);
     let evidence = ev.to_evidence(Some(h), at);
-    diagnose(&Target::parse(name).unwrap(), &evidence, &DiagnoseOptions::at(at))
+    diagnose(
+        &Target::parse(name).unwrap(),
+        &evidence,
+        &DiagnoseOptions::at(at),
+    )
 }
 
 fn causes(d: &Diagnosis) -> Vec<String> {
@@ -89,8 +93,16 @@ fn credssp_6041_failures_on_the_client_are_credssp_oracle() {
         .iter()
         .find(|f| f.cause == "credssp-oracle")
         .expect("credssp-oracle");
-    assert!(f.evidence.iter().any(|l| l.contains("offered version 4 ×7")));
-    assert!(f.evidence.iter().any(|l| l.contains("offered version 2 ×1")));
+    assert!(
+        f.evidence
+            .iter()
+            .any(|l| l.contains("offered version 4 ×7"))
+    );
+    assert!(
+        f.evidence
+            .iter()
+            .any(|l| l.contains("offered version 2 ×1"))
+    );
     // The 1056 success is not a MachineKeys problem.
     assert!(!causes(&d).contains(&"machinekeys-broken".to_string()));
 }
@@ -228,7 +240,11 @@ fn rdpcorets_spraying_is_brute_force() {
         .find(|f| f.cause == "brute-force")
         .expect("brute-force");
     assert_eq!(f.confidence.as_str(), "high");
-    assert!(f.evidence.iter().any(|l| l.starts_with("RdpCoreTS 140: 126")));
+    assert!(
+        f.evidence
+            .iter()
+            .any(|l| l.starts_with("RdpCoreTS 140: 126"))
+    );
 }
 
 #[test]
@@ -273,21 +289,39 @@ fn timeline_is_bounded_in_order_and_in_the_json() {
     // Every failure survives the bound: 126 bad logons and 8 CredSSP refusals.
     let failures = t.entries.iter().filter(|e| e.mark == Mark::Failure).count();
     assert_eq!(failures, 126 + 8);
-    assert!(t.entries.iter().any(|e| e.source.ends_with("System_2-vss_7.evtx")));
+    assert!(
+        t.entries
+            .iter()
+            .any(|e| e.source.ends_with("System_2-vss_7.evtx"))
+    );
 
     let evidence = ev.to_evidence(Some(h), at(2018, 8, 9));
     let json = serde_json::to_value(&evidence).unwrap();
     assert_eq!(json["host"]["events_read"], h.events_read);
     assert_eq!(json["host"]["records_skipped"], h.records_skipped);
-    assert_eq!(json["host"]["timeline"]["entries"].as_array().unwrap().len(), 500);
-    assert_eq!(json["host"]["timeline"]["entries"][0]["provider"].as_str().is_some(), true);
+    assert_eq!(
+        json["host"]["timeline"]["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        500
+    );
+    assert_eq!(
+        json["host"]["timeline"]["entries"][0]["provider"]
+            .as_str()
+            .is_some(),
+        true
+    );
     let back: rdpdoctor_core::Evidence = serde_json::from_value(json).unwrap();
     assert_eq!(back.host.as_ref(), Some(h));
 
     let text = render_timeline(
         t,
         &TimelineView {
-            around: Some((at(2018, 7, 11) + chrono::Duration::hours(17), chrono::Duration::minutes(30))),
+            around: Some((
+                at(2018, 7, 11) + chrono::Duration::hours(17),
+                chrono::Duration::minutes(30),
+            )),
             ..Default::default()
         },
     );
@@ -339,7 +373,11 @@ fn a_truncated_log_keeps_the_records_before_the_damage() {
     let tiny = dir.path().join("tiny.evtx");
     std::fs::write(&tiny, &bytes[..1000]).unwrap();
     let ev = analyze(&[tiny, src]);
-    assert!(ev.warnings.iter().any(|w| w.file.ends_with("tiny.evtx") && w.problem.contains("truncated")));
+    assert!(
+        ev.warnings
+            .iter()
+            .any(|w| w.file.ends_with("tiny.evtx") && w.problem.contains("truncated"))
+    );
     assert_eq!(host(&ev, "DESKTOP-1N4R894").events_read, full_read);
 }
 
