@@ -306,11 +306,10 @@ fn timeline_is_bounded_in_order_and_in_the_json() {
             .len(),
         500
     );
-    assert_eq!(
+    assert!(
         json["host"]["timeline"]["entries"][0]["provider"]
             .as_str()
-            .is_some(),
-        true
+            .is_some()
     );
     let back: rdpdoctor_core::Evidence = serde_json::from_value(json).unwrap();
     assert_eq!(back.host.as_ref(), Some(h));

@@ -354,8 +354,14 @@ fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
+/// Computers kept apart; a log naming more shares the last slot among the rest.
+const MAX_HOSTS: usize = 1024;
+/// Spellings of computer names remembered for the fast path.
+const NAME_CACHE_CAP: usize = 8192;
+
 struct Analyzer<'o> {
     opts: &'o AnalyzeOptions,
+    name_cache: HashMap<String, usize>,
     collections: Vec<Collection>,
     hosts: Vec<HostSlot>,
     client: ClientEvidence,
@@ -369,6 +375,7 @@ impl<'o> Analyzer<'o> {
     fn new(opts: &'o AnalyzeOptions) -> Self {
         Analyzer {
             opts,
+            name_cache: HashMap::new(),
             collections: Vec::new(),
             hosts: Vec::new(),
             client: ClientEvidence::default(),
@@ -812,14 +819,18 @@ impl<'o> Analyzer<'o> {
         if name.is_empty() || name == "-" {
             return None;
         }
-        // Fast path: the same spelling as last time.
-        if let Some(i) = self
-            .hosts
-            .iter()
-            .position(|h| h.name == name || h.aliases.iter().any(|a| a == name))
-        {
-            return Some(i);
+        // Fast path: a spelling seen before (every event names its computer).
+        if let Some(i) = self.name_cache.get(name) {
+            return Some(*i);
         }
+        let i = self.resolve_host(name);
+        if self.name_cache.len() < NAME_CACHE_CAP {
+            self.name_cache.insert(name.to_string(), i);
+        }
+        Some(i)
+    }
+
+    fn resolve_host(&mut self, name: &str) -> usize {
         if let Some(i) = self.hosts.iter().position(|h| {
             host_names_match(&h.name, name) || h.aliases.iter().any(|a| host_names_match(a, name))
         }) {
@@ -834,11 +845,11 @@ impl<'o> Analyzer<'o> {
             } else if slot.aliases.len() < 16 {
                 slot.aliases.push(name.to_string());
             }
-            return Some(i);
+            return i;
         }
-        if self.hosts.len() >= 4096 {
+        if self.hosts.len() >= MAX_HOSTS {
             // A file naming thousands of computers: the rest share the last slot.
-            return Some(self.hosts.len() - 1);
+            return self.hosts.len() - 1;
         }
         self.hosts.push(HostSlot {
             name: name.to_string(),
@@ -846,7 +857,7 @@ impl<'o> Analyzer<'o> {
             acc: HostAccumulator::new(self.opts.timeline_limit),
             warnings: Vec::new(),
         });
-        Some(self.hosts.len() - 1)
+        self.hosts.len() - 1
     }
 
     fn finish(mut self) -> OfflineEvidence {

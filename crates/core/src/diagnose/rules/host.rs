@@ -881,12 +881,15 @@ fn brute_force(ctx: &RuleContext<'_>) -> Option<Detection> {
             .chain(h.event(EventSource::RdpCoreTS, 140).map(|e| e.last))
             .chain(kicked.map(|e| e.last)),
     )?;
-    let mut d = Detection::new(
-        weigh(base, last, now),
+    let summary = if failures > 0 {
         format!(
             "The RDP port is under password attack: {failures} failed logons from {addresses} addresses."
-        ),
-    );
+        )
+    } else {
+        "The server cut off sessions after too many failed logons: someone is guessing passwords."
+            .to_string()
+    };
+    let mut d = Detection::new(weigh(base, last, now), summary);
     if l.failed > 0 {
         d = d.evidence(format!(
             "Security 4625: {} failed logons (type 10: {}, type 3: {}) from {} addresses for {} accounts; top addresses: {}; top accounts: {}",

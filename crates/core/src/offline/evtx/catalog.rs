@@ -852,6 +852,116 @@ fn rdpclient(v: &EventView<'_>, id: u16) -> Option<Classified> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
+    use serde_json::{Value, json};
+
+    fn record(provider: &str, id: u64, data: Value) -> Value {
+        json!({"Event": {
+            "System": {"Provider_attributes": {"Name": provider}, "EventID": id,
+                       "TimeCreated_attributes": {"SystemTime": "2024-05-01T09:14:00Z"},
+                       "Computer": "srv01.contoso.com", "Channel": "System"},
+            "EventData": data}})
+    }
+
+    fn classify_json(rec: &Value) -> Classified {
+        let v = EventView::new(rec, DateTime::<Utc>::UNIX_EPOCH).unwrap();
+        classify(&v).expect("catalogued")
+    }
+
+    #[test]
+    fn schannel_alerts_and_states() {
+        let c = classify_json(&record(
+            "Schannel",
+            36888,
+            json!({"AlertDesc": 40, "ErrorState": 1205}),
+        ));
+        assert_eq!(c.mark, Mark::Failure);
+        assert_eq!(
+            c.fact,
+            Fact::SchannelAlert {
+                sent: true,
+                code: Some(40)
+            }
+        );
+        assert!(c.message.contains("40 handshake_failure"));
+        let c = classify_json(&record("Schannel", 36887, json!({"Data": {"#text": "46"}})));
+        assert_eq!(
+            c.fact,
+            Fact::SchannelAlert {
+                sent: false,
+                code: Some(46)
+            }
+        );
+        let c = classify_json(&record(
+            "Schannel",
+            36871,
+            json!({"Type": "server", "ErrorState": 10013}),
+        ));
+        assert_eq!(
+            c.fact,
+            Fact::SchannelCredential {
+                detail: "10013".into()
+            }
+        );
+        let c = classify_json(&record(
+            "Schannel",
+            36870,
+            json!({"Type": "server", "ErrorCode": "0x8009030D", "ErrorStatus": 10001}),
+        ));
+        assert_eq!(
+            c.fact,
+            Fact::SchannelPrivateKey {
+                detail: "0x8009030D state 10001".into()
+            }
+        );
+    }
+
+    #[test]
+    fn termservice_certificate_and_denial_events() {
+        let rec = record(
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+            3221226529,
+            json!({"Data": {"#text": "Keyset does not exist"}}),
+        );
+        let c = classify_json(&rec);
+        assert_eq!(c.mark, Mark::Failure);
+        assert!(
+            matches!(c.fact, Fact::Certificate { status: Some(ref s), .. } if s == "Keyset does not exist")
+        );
+        let c = classify_json(&record("TermService", 1070, Value::Null));
+        assert!(c.message.contains("drain mode"));
+        let c = classify_json(&record(
+            "LsaSrv",
+            6041,
+            json!({"Data": {"#text": ["TERMSRV/srv02", "3"]}}),
+        ));
+        assert_eq!(
+            c.fact,
+            Fact::CredsspRefused {
+                target: "TERMSRV/srv02".into(),
+                version: Some(3)
+            }
+        );
+    }
+
+    #[test]
+    fn client_disconnect_reason() {
+        let rec = record(
+            "Microsoft-Windows-TerminalServices-ClientActiveXCore",
+            1026,
+            json!({"Name": "Disconnect Reason", "Value": "2308", "CustomLevel": "Info"}),
+        );
+        let c = classify_json(&rec);
+        assert_eq!(c.mark, Mark::Failure);
+        assert!(c.message.contains("0x904"), "{}", c.message);
+        let rec = record(
+            "Microsoft-Windows-Security-Auditing",
+            4624,
+            json!({"LogonType": 3}),
+        );
+        let v = EventView::new(&rec, DateTime::<Utc>::UNIX_EPOCH).unwrap();
+        assert!(classify(&v).is_none(), "network logons are noise");
+    }
 
     #[test]
     fn ports_are_stripped() {

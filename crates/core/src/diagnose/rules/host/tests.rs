@@ -541,6 +541,15 @@ fn brute_force_from_many_addresses() {
 }
 
 #[test]
+fn brute_force_from_1012_alone() {
+    let mut h = HostEvidence::default();
+    h.event_counts
+        .push(count(EventSource::RemoteConnectionManager, 1012, 2, ago(1)));
+    let d = run("brute-force", &with_host(h)).expect("detected");
+    assert!(d.summary.contains("too many failed logons"));
+}
+
+#[test]
 fn brute_force_near_miss_one_user_mistyping() {
     let h = failures(&[("0xC000006A", 30)], ago(0));
     assert!(run("brute-force", &with_host(h)).is_none());
