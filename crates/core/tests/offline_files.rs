@@ -347,3 +347,48 @@ fn missing_paths_and_unknown_files_are_named() {
             .contains("not a file rdpdoctor reads")
     );
 }
+
+fn bundle(computer: &str, deny: u32) -> Vec<u8> {
+    let manifest = format!(r#"{{"computer":"{computer}"}}"#);
+    let reg = format!(
+        "REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server]\n\"fDenyTSConnections\"=dword:{deny:08x}\n"
+    );
+    zip(&[
+        ("rdpdoctor-manifest.json", manifest.as_bytes(), false, None),
+        ("registry/TerminalServer.reg", reg.as_bytes(), true, None),
+    ])
+}
+
+#[test]
+fn a_folder_of_bundles_keeps_each_computer_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "SRV01.zip", &bundle("SRV01", 1));
+    write(dir.path(), "SRV02.zip", &bundle("SRV02", 0));
+    // And an unpacked bundle in a subfolder.
+    let sub = dir.path().join("srv03-unpacked");
+    std::fs::create_dir(&sub).unwrap();
+    write(&sub, "rdpdoctor-manifest.json", br#"{"computer":"SRV03"}"#);
+    write(
+        &sub,
+        "ts.reg",
+        b"REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server]\n\"TSServerDrainMode\"=dword:00000001\n",
+    );
+    let ev = analyze(&[dir.path().to_path_buf()]);
+    assert!(ev.warnings.is_empty(), "{:?}", ev.warnings);
+    assert_eq!(ev.hosts.len(), 3);
+    assert_eq!(
+        ev.host_for("srv01")
+            .unwrap()
+            .registry_dword("fDenyTSConnections"),
+        Some(1)
+    );
+    assert_eq!(
+        ev.host_for("srv02")
+            .unwrap()
+            .registry_dword("fDenyTSConnections"),
+        Some(0)
+    );
+    let h3 = ev.host_for("srv03").unwrap();
+    assert_eq!(h3.registry_dword("TSServerDrainMode"), Some(1));
+    assert_eq!(h3.registry_dword("fDenyTSConnections"), None);
+}

@@ -440,7 +440,7 @@ impl<'o> Analyzer<'o> {
             self.walk(path, coll, 0);
         } else {
             let before = self.collections[loose].warnings.len();
-            let read = self.disk_file(path, loose, true);
+            let read = self.disk_file(path, loose);
             if !read && self.collections[loose].warnings.len() == before {
                 self.warn(
                     loose,
@@ -469,6 +469,17 @@ impl<'o> Analyzer<'o> {
         // The manifest first, so it can name the computer before anything else is read.
         entries
             .sort_by_key(|p| !base_name(&p.to_string_lossy()).eq_ignore_ascii_case(MANIFEST_NAME));
+        // An unpacked bundle inside a larger folder is its own collection: its files belong to
+        // the computer its manifest names, not to its neighbours'.
+        let has_manifest = entries
+            .first()
+            .is_some_and(|p| base_name(&p.to_string_lossy()).eq_ignore_ascii_case(MANIFEST_NAME));
+        let coll = if depth > 0 && has_manifest {
+            let label = dir.display().to_string();
+            self.new_collection(&label)
+        } else {
+            coll
+        };
         for p in entries {
             if self.files_seen > self.opts.limits.max_files {
                 return;
@@ -480,13 +491,13 @@ impl<'o> Analyzer<'o> {
             if meta.is_dir() {
                 self.walk(&p, coll, depth + 1);
             } else if meta.is_file() {
-                self.disk_file(&p, coll, false);
+                self.disk_file(&p, coll);
             }
         }
     }
 
     /// Read one file from disk. Returns whether it was a kind rdpdoctor reads.
-    fn disk_file(&mut self, path: &Path, coll: usize, explicit: bool) -> bool {
+    fn disk_file(&mut self, path: &Path, coll: usize) -> bool {
         let label = path.display().to_string();
         let mut head = [0u8; 256];
         let n = match File::open(path).and_then(|mut f| f.read(&mut head)) {
@@ -510,11 +521,8 @@ impl<'o> Analyzer<'o> {
                 Err(e) => self.warn(coll, &label, format!("cannot open: {e}")),
             },
             Kind::Zip => {
-                let zc = if explicit {
-                    self.new_collection(&label)
-                } else {
-                    coll
-                };
+                // Every bundle is its own collection (one computer's files).
+                let zc = self.new_collection(&label);
                 match File::open(path) {
                     Ok(f) => self.zip(f, &label, zc),
                     Err(e) => self.warn(zc, &label, format!("cannot open: {e}")),
