@@ -1,120 +1,171 @@
-//! Certificate decoding shared by the live TLS stage and the offline certificate files.
+//! Certificate facts: decode an X.509 certificate into [`ServerCertificate`].
 //!
-//! One function, [`describe_certificate`], turns DER bytes into a [`ServerCertificate`], so a
-//! certificate read from the wire and one exported from `Cert:\LocalMachine\Remote Desktop`
-//! look exactly the same in the evidence and can be matched by thumbprint (SHA-1 upper-case
-//! hex, what Windows shows and what `SSLCertificateSHA1Hash` holds).
-//!
-//! Name matching and trust checks depend on the connection, so they are left to the caller
-//! (`name_match`, `trust` and `chain` are empty here).
+//! One place for the live TLS stage and for certificate files, so a certificate reads the same
+//! whichever way it arrived. Pure: the caller supplies the time and the name to match.
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use sha1::Digest as _;
-use x509_parser::prelude::*;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
-use crate::evidence::ServerCertificate;
+use crate::evidence::{ChainCertificate, NameMatch, ServerCertificate};
 
-/// Why DER bytes are not a usable certificate.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why a certificate could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertificateError {
-    #[error("not a DER X.509 certificate: {0}")]
+    #[error("the certificate is not valid DER X.509: {0}")]
     Malformed(String),
-    #[error("the certificate has {0} bytes after its end")]
-    TrailingData(usize),
-    #[error("the validity date {0} cannot be represented")]
-    BadDate(i64),
+    #[error("the certificate has {0} trailing bytes after its DER structure")]
+    TrailingBytes(usize),
+    #[error("the certificate's validity dates are out of range")]
+    BadValidity,
 }
 
-/// The Microsoft "Remote Desktop Authentication" extended key usage.
-const OID_REMOTE_DESKTOP_AUTH: &str = "1.3.6.1.4.1.311.54.1.2";
+/// Extended key usage OIDs an RDP certificate may carry.
+const EKU_NAMES: &[(&str, &str)] = &[
+    ("1.3.6.1.5.5.7.3.1", "serverAuth"),
+    ("1.3.6.1.5.5.7.3.2", "clientAuth"),
+    ("1.3.6.1.4.1.311.54.1.2", "remoteDesktopAuth"),
+    ("1.3.6.1.5.5.7.3.3", "codeSigning"),
+    ("1.3.6.1.5.5.7.3.4", "emailProtection"),
+    ("2.5.29.37.0", "anyExtendedKeyUsage"),
+];
 
-/// Decode a certificate. `now` is the observation time `days_left` is counted from.
-pub fn describe_certificate(
+/// Signature algorithm OID -> (name, hash).
+const SIGNATURE_ALGORITHMS: &[(&str, &str, &str)] = &[
+    ("1.2.840.113549.1.1.4", "md5WithRSAEncryption", "MD5"),
+    ("1.2.840.113549.1.1.5", "sha1WithRSAEncryption", "SHA-1"),
+    (
+        "1.2.840.113549.1.1.11",
+        "sha256WithRSAEncryption",
+        "SHA-256",
+    ),
+    (
+        "1.2.840.113549.1.1.12",
+        "sha384WithRSAEncryption",
+        "SHA-384",
+    ),
+    (
+        "1.2.840.113549.1.1.13",
+        "sha512WithRSAEncryption",
+        "SHA-512",
+    ),
+    ("1.2.840.113549.1.1.10", "rsassaPss", "per parameters"),
+    ("1.2.840.10045.4.1", "ecdsa-with-SHA1", "SHA-1"),
+    ("1.2.840.10045.4.3.2", "ecdsa-with-SHA256", "SHA-256"),
+    ("1.2.840.10045.4.3.3", "ecdsa-with-SHA384", "SHA-384"),
+    ("1.2.840.10045.4.3.4", "ecdsa-with-SHA512", "SHA-512"),
+    ("1.2.840.10040.4.3", "dsa-with-sha1", "SHA-1"),
+    ("1.3.101.112", "Ed25519", "SHA-512"),
+];
+
+/// Public key algorithm OID -> name.
+const KEY_TYPES: &[(&str, &str)] = &[
+    ("1.2.840.113549.1.1.1", "RSA"),
+    ("1.2.840.113549.1.1.10", "RSA-PSS"),
+    ("1.2.840.10045.2.1", "EC"),
+    ("1.2.840.10040.4.1", "DSA"),
+    ("1.3.101.112", "Ed25519"),
+    ("1.3.101.113", "Ed448"),
+];
+
+fn lookup<'a>(table: &'a [(&str, &'a str)], oid: &str) -> Option<&'a str> {
+    table.iter().find(|(o, _)| *o == oid).map(|(_, n)| *n)
+}
+
+/// Decode a DER certificate. `at` is the observation time (for `days_left`); `name` is what the
+/// user connects to, compared with the certificate's names when given.
+pub fn describe(
     der: &[u8],
-    now: DateTime<Utc>,
+    at: DateTime<Utc>,
+    name: Option<&str>,
 ) -> Result<ServerCertificate, CertificateError> {
-    let (rest, cert) =
+    let (rest, x) =
         X509Certificate::from_der(der).map_err(|e| CertificateError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
-        return Err(CertificateError::TrailingData(rest.len()));
+        return Err(CertificateError::TrailingBytes(rest.len()));
     }
-    let not_before = to_utc(cert.validity().not_before.timestamp())?;
-    let not_after = to_utc(cert.validity().not_after.timestamp())?;
+    let not_before = DateTime::from_timestamp(x.validity().not_before.timestamp(), 0)
+        .ok_or(CertificateError::BadValidity)?;
+    let not_after = DateTime::from_timestamp(x.validity().not_after.timestamp(), 0)
+        .ok_or(CertificateError::BadValidity)?;
 
-    let common_name = cert
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .map(str::to_string);
-
-    let same_name = cert.subject().as_raw() == cert.issuer().as_raw();
-    // A self-signed certificate names itself as issuer and verifies with its own key; the
-    // name alone is enough when the signature algorithm is one we cannot verify.
-    let self_signed = same_name
-        && match cert.verify_signature(None) {
-            Ok(()) => true,
-            Err(X509Error::SignatureUnsupportedAlgorithm) => true,
-            Err(_) => false,
+    let sig_oid = x.signature_algorithm.algorithm.to_id_string();
+    let (signature_algorithm, signature_hash) =
+        match SIGNATURE_ALGORITHMS.iter().find(|(o, _, _)| *o == sig_oid) {
+            Some((_, n, h)) => (n.to_string(), Some(h.to_string())),
+            None => (sig_oid.clone(), None),
         };
-
-    let (key_type, key_bits) = key_description(&cert);
-    let sig_oid = &cert.signature_algorithm.algorithm;
-    let signature_algorithm = oid_name(sig_oid);
-    let signature_hash = signature_hash(&sig_oid.to_id_string());
+    let key_oid = x.public_key().algorithm.algorithm.to_id_string();
+    let key_type = lookup(KEY_TYPES, &key_oid).unwrap_or(&key_oid).to_string();
+    let key_bits = match x.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) => Some(rsa_modulus_bits(rsa.modulus)),
+        Ok(k @ PublicKey::EC(_)) => Some(k.key_size() as u32),
+        Ok(PublicKey::DSA(y)) => Some((y.len() * 8) as u32),
+        _ => None,
+    };
 
     let mut san_dns = Vec::new();
     let mut san_ip = Vec::new();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for name in &san.value.general_names {
-            match name {
+    if let Ok(Some(san)) = x.subject_alternative_name() {
+        for gn in &san.value.general_names {
+            match gn {
                 GeneralName::DNSName(d) => san_dns.push(d.to_string()),
-                GeneralName::IPAddress(bytes) => {
-                    if let Some(ip) = ip_from_bytes(bytes) {
-                        san_ip.push(ip);
+                GeneralName::IPAddress(b) => {
+                    if let Some(ip) = ip_from_bytes(b) {
+                        san_ip.push(ip.to_string());
                     }
                 }
                 _ => {}
             }
         }
     }
-
     let mut eku = Vec::new();
-    if let Ok(Some(ext)) = cert.extended_key_usage() {
-        let e = ext.value;
-        for (on, name) in [
-            (e.any, "anyExtendedKeyUsage"),
-            (e.server_auth, "serverAuth"),
-            (e.client_auth, "clientAuth"),
-            (e.code_signing, "codeSigning"),
-            (e.email_protection, "emailProtection"),
-            (e.time_stamping, "timeStamping"),
-            (e.ocsp_signing, "OCSPSigning"),
+    if let Ok(Some(e)) = x.extended_key_usage() {
+        let e = e.value;
+        for (flag, oid) in [
+            (e.server_auth, "1.3.6.1.5.5.7.3.1"),
+            (e.client_auth, "1.3.6.1.5.5.7.3.2"),
+            (e.code_signing, "1.3.6.1.5.5.7.3.3"),
+            (e.email_protection, "1.3.6.1.5.5.7.3.4"),
+            (e.any, "2.5.29.37.0"),
         ] {
-            if on {
-                eku.push(name.to_string());
+            if flag {
+                eku.push(lookup(EKU_NAMES, oid).unwrap_or(oid).to_string());
             }
         }
-        for oid in &e.other {
-            let id = oid.to_id_string();
-            eku.push(if id == OID_REMOTE_DESKTOP_AUTH {
-                "remoteDesktopAuth".to_string()
-            } else {
-                id
-            });
+        for o in &e.other {
+            let id = o.to_id_string();
+            eku.push(lookup(EKU_NAMES, &id).map(str::to_string).unwrap_or(id));
         }
     }
+    let common_name = x
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string);
+    let self_issued = x.subject().as_raw() == x.issuer().as_raw();
+    // Self-signed = self-issued and the signature verifies with its own key. When the algorithm
+    // cannot be checked, self-issued is the best evidence there is.
+    let self_signed = self_issued
+        && !matches!(
+            x.verify_signature(None),
+            Err(x509_parser::error::X509Error::SignatureVerificationError)
+        );
 
-    Ok(ServerCertificate {
-        subject: cert.subject().to_string(),
+    let mut cert = ServerCertificate {
+        subject: x.subject().to_string(),
         common_name,
-        issuer: cert.issuer().to_string(),
-        serial: hex::encode_upper(cert.raw_serial()),
+        issuer: x.issuer().to_string(),
+        serial: x.raw_serial_as_string(),
         not_before,
         not_after,
-        days_left: (not_after - now).num_days(),
+        days_left: (not_after - at).num_days(),
         self_signed,
         key_type,
         key_bits,
@@ -123,82 +174,120 @@ pub fn describe_certificate(
         san_dns,
         san_ip,
         eku,
-        is_ca: cert.is_ca(),
-        sha1: sha1_thumbprint(der),
-        sha256: hex::encode(sha2::Sha256::digest(der)),
+        is_ca: x.is_ca(),
+        sha1: hex::encode_upper(Sha1::digest(der)),
+        sha256: hex::encode(Sha256::digest(der)),
         name_match: None,
         trust: None,
         chain: Vec::new(),
         der_base64: base64::engine::general_purpose::STANDARD.encode(der),
-    })
+    };
+    if let Some(n) = name {
+        cert.name_match = Some(match_name(&cert, n));
+    }
+    Ok(cert)
 }
 
-/// The SHA-1 thumbprint as Windows shows it: upper-case hex, no separators.
-pub fn sha1_thumbprint(der: &[u8]) -> String {
-    hex::encode_upper(sha1::Sha1::digest(der))
-}
-
-/// Normalise a thumbprint typed or exported in any common form (`59 ef f2 ...`, `59:EF:...`,
-/// with the invisible left-to-right mark certlm.msc copies) to upper-case hex.
-pub fn normalize_thumbprint(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .collect::<String>()
-        .to_ascii_uppercase()
-}
-
-fn to_utc(ts: i64) -> Result<DateTime<Utc>, CertificateError> {
-    DateTime::from_timestamp(ts, 0).ok_or(CertificateError::BadDate(ts))
-}
-
-fn key_description(cert: &X509Certificate<'_>) -> (String, Option<u32>) {
-    let spki = cert.public_key();
-    let alg = spki.algorithm.algorithm.to_id_string();
-    match spki.parsed() {
-        Ok(PublicKey::RSA(k)) => ("RSA".into(), u32::try_from(k.key_size()).ok()),
-        Ok(PublicKey::EC(k)) => ("EC".into(), u32::try_from(k.key_size()).ok()),
-        Ok(PublicKey::DSA(y)) => ("DSA".into(), u32::try_from(y.len() * 8).ok()),
-        _ => match alg.as_str() {
-            "1.3.101.112" => ("Ed25519".into(), Some(256)),
-            "1.3.101.113" => ("Ed448".into(), Some(456)),
-            _ => (oid_name(&spki.algorithm.algorithm), None),
+/// A chain entry for a non-leaf certificate; undecodable ones are summarised by hash only.
+pub fn chain_entry(der: &[u8]) -> ChainCertificate {
+    let sha256 = hex::encode(Sha256::digest(der));
+    match X509Certificate::from_der(der) {
+        Ok((_, x)) => ChainCertificate {
+            subject: x.subject().to_string(),
+            issuer: x.issuer().to_string(),
+            sha256,
+            not_after: DateTime::from_timestamp(x.validity().not_after.timestamp(), 0)
+                .unwrap_or_default(),
+        },
+        Err(_) => ChainCertificate {
+            subject: "(undecodable)".into(),
+            issuer: String::new(),
+            sha256,
+            not_after: DateTime::default(),
         },
     }
 }
 
-fn oid_name(oid: &x509_parser::der_parser::Oid<'_>) -> String {
-    x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry())
-        .map(str::to_string)
-        .unwrap_or_else(|_| oid.to_id_string())
-}
-
-/// The hash inside a signature algorithm, by OID.
-fn signature_hash(oid: &str) -> Option<String> {
-    let h = match oid {
-        "1.2.840.113549.1.1.4" => "MD5",
-        "1.2.840.113549.1.1.5" | "1.2.840.10045.4.1" | "1.2.840.10040.4.3" | "1.3.14.3.2.29" => {
-            "SHA-1"
-        }
-        "1.2.840.113549.1.1.11" | "1.2.840.10045.4.3.2" | "2.16.840.1.101.3.4.3.2" => "SHA-256",
-        "1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3" => "SHA-384",
-        "1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4" => "SHA-512",
-        "1.2.840.113549.1.1.14" => "SHA-224",
-        "1.2.840.113549.1.1.2" => "MD2",
-        _ => return None,
+/// Bits in an RSA modulus, ignoring leading zero bytes (DER adds one when the top bit is set).
+fn rsa_modulus_bits(modulus: &[u8]) -> u32 {
+    let trimmed: &[u8] = match modulus.iter().position(|&b| b != 0) {
+        Some(i) => &modulus[i..],
+        None => return 0,
     };
-    Some(h.to_string())
+    (trimmed.len() as u32 - 1) * 8 + (8 - trimmed[0].leading_zeros())
 }
 
-fn ip_from_bytes(b: &[u8]) -> Option<String> {
+fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
     match b.len() {
-        4 => Some(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
-        16 => {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(b);
-            Some(std::net::Ipv6Addr::from(a).to_string())
-        }
+        4 => Some(IpAddr::from(<[u8; 4]>::try_from(b).ok()?)),
+        16 => Some(IpAddr::from(<[u8; 16]>::try_from(b).ok()?)),
         _ => None,
     }
+}
+
+/// Compare a target name with the certificate, the way RDP clients do: SAN DNS names (with a
+/// single leftmost wildcard label) and SAN IP addresses; the subject CN when there is no SAN DNS
+/// name (Windows' self-signed RDP certificates carry only a CN). Case-insensitive, trailing dot
+/// ignored.
+pub fn match_name(cert: &ServerCertificate, name: &str) -> NameMatch {
+    let wanted = name.trim_end_matches('.').to_ascii_lowercase();
+    let checked = name.to_string();
+    if let Ok(ip) = wanted.parse::<IpAddr>() {
+        let hit = cert
+            .san_ip
+            .iter()
+            .find(|s| s.parse::<IpAddr>().ok() == Some(ip));
+        return NameMatch {
+            checked,
+            matches: hit.is_some(),
+            matched_by: hit.map(|s| format!("IP:{s}")),
+        };
+    }
+    for dns in &cert.san_dns {
+        if dns_matches(dns, &wanted) {
+            return NameMatch {
+                checked,
+                matches: true,
+                matched_by: Some(format!("DNS:{dns}")),
+            };
+        }
+    }
+    if cert.san_dns.is_empty()
+        && let Some(cn) = &cert.common_name
+        && dns_matches(cn, &wanted)
+    {
+        return NameMatch {
+            checked,
+            matches: true,
+            matched_by: Some(format!("CN={cn}")),
+        };
+    }
+    NameMatch {
+        checked,
+        matches: false,
+        matched_by: None,
+    }
+}
+
+fn dns_matches(pattern: &str, wanted: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(suffix) = pattern.strip_prefix("*.") {
+        return match wanted.split_once('.') {
+            Some((label, rest)) => !label.is_empty() && rest == suffix,
+            None => false,
+        };
+    }
+    pattern == wanted
+}
+
+/// All names a certificate vouches for, for messages ("the certificate names X, Y").
+pub fn names(cert: &ServerCertificate) -> Vec<String> {
+    let mut v: Vec<String> = cert.san_dns.clone();
+    v.extend(cert.san_ip.iter().cloned());
+    if v.is_empty() {
+        v.extend(cert.common_name.iter().cloned());
+    }
+    v
 }
 
 #[cfg(test)]
@@ -206,18 +295,82 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        assert!(describe_certificate(b"", now).is_err());
-        assert!(describe_certificate(&[0x30, 0x82, 0xff, 0xff, 0x01], now).is_err());
+    fn cert_with(san_dns: &[&str], san_ip: &[&str], cn: Option<&str>) -> ServerCertificate {
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        ServerCertificate {
+            subject: String::new(),
+            common_name: cn.map(str::to_string),
+            issuer: String::new(),
+            serial: String::new(),
+            not_before: t,
+            not_after: t,
+            days_left: 0,
+            self_signed: true,
+            key_type: "RSA".into(),
+            key_bits: Some(2048),
+            signature_algorithm: String::new(),
+            signature_hash: None,
+            san_dns: san_dns.iter().map(|s| s.to_string()).collect(),
+            san_ip: san_ip.iter().map(|s| s.to_string()).collect(),
+            eku: vec![],
+            is_ca: false,
+            sha1: String::new(),
+            sha256: String::new(),
+            name_match: None,
+            trust: None,
+            chain: vec![],
+            der_base64: String::new(),
+        }
     }
 
     #[test]
-    fn thumbprints_normalise() {
-        assert_eq!(
-            normalize_thumbprint("\u{200e}59 ef:f2-e3"),
-            "59EFF2E3".to_string()
+    fn names_match_like_rdp_clients() {
+        let c = cert_with(
+            &["server01.contoso.com", "*.rds.contoso.com"],
+            &["10.0.0.5"],
+            Some("ignored"),
         );
+        assert!(match_name(&c, "SERVER01.contoso.com.").matches);
+        assert!(match_name(&c, "host7.rds.contoso.com").matches);
+        assert!(!match_name(&c, "a.b.rds.contoso.com").matches);
+        assert!(match_name(&c, "10.0.0.5").matches);
+        assert!(!match_name(&c, "10.0.0.6").matches);
+        assert!(!match_name(&c, "server01").matches);
+        assert!(
+            !match_name(&c, "ignored").matches,
+            "CN is not used when SAN DNS names exist"
+        );
+        let windows_self_signed = cert_with(&[], &[], Some("WIN-ABC.contoso.com"));
+        assert_eq!(
+            match_name(&windows_self_signed, "win-abc.contoso.com")
+                .matched_by
+                .as_deref(),
+            Some("CN=WIN-ABC.contoso.com")
+        );
+    }
+
+    #[test]
+    fn rsa_bits_ignore_the_der_sign_byte() {
+        let mut m = vec![0u8; 257];
+        m[1] = 0x80;
+        assert_eq!(rsa_modulus_bits(&m), 2048);
+        assert_eq!(rsa_modulus_bits(&[0x01, 0xff]), 9);
+        assert_eq!(rsa_modulus_bits(&[]), 0);
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        assert!(matches!(
+            describe(b"\x30\x03\x02\x01", Utc::now(), None),
+            Err(CertificateError::Malformed(_))
+        ));
+        assert!(describe(&[], Utc::now(), None).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn describe_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let _ = describe(&bytes, Utc::now(), Some("x"));
+        }
     }
 }

@@ -106,7 +106,8 @@ fn certificates_match_the_listener_thumbprint() {
     let listener = rcgen::generate_simple_self_signed(vec!["srv01.contoso.com".into()]).unwrap();
     let other = rcgen::generate_simple_self_signed(vec!["other".into()]).unwrap();
     let der = listener.cert.der().to_vec();
-    let thumb = rdpdoctor_core::cert::sha1_thumbprint(&der);
+    let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let thumb = rdpdoctor_core::cert::describe(&der, at, None).unwrap().sha1;
     let hex_list: Vec<String> = (0..20)
         .map(|i| thumb[i * 2..i * 2 + 2].to_ascii_lowercase())
         .collect();

@@ -25,6 +25,7 @@ pub(crate) mod registry;
 pub mod timeline;
 mod zip;
 
+pub use certfile::normalize_thumbprint;
 pub use rdpfile::{RdpTargetError, parse_rdp};
 pub use timeline::{DEFAULT_TIMELINE_LIMIT, TimelineView, render_timeline};
 
@@ -974,7 +975,7 @@ impl<'o> Analyzer<'o> {
                     .and_then(|s| match &s.effective {
                         crate::evidence::RegValue::Binary(hex) => Some(hex.clone()),
                         crate::evidence::RegValue::String(s) => {
-                            Some(crate::cert::normalize_thumbprint(s))
+                            Some(crate::offline::normalize_thumbprint(s))
                         }
                         _ => None,
                     });
