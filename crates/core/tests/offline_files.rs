@@ -393,3 +393,18 @@ fn a_folder_of_bundles_keeps_each_computer_apart() {
     assert_eq!(h3.registry_dword("TSServerDrainMode"), Some(1));
     assert_eq!(h3.registry_dword("fDenyTSConnections"), None);
 }
+
+#[test]
+fn control_characters_from_files_never_reach_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "evil.rdp",
+        b"full address:s:srv\x1b[2J\x07\nusername:s:bob\x1b]0;pwned\x07\n",
+    );
+    let ev = analyze(&[p]);
+    let f = &ev.client.rdp_files[0];
+    let json = serde_json::to_string(f).unwrap();
+    assert!(!json.contains("\\u001b"), "{json}");
+    assert!(f.username.as_deref().unwrap().starts_with("bob"));
+}

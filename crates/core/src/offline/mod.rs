@@ -44,6 +44,14 @@ use crate::evidence::{
 use aggregate::HostAccumulator;
 use registry::RegistryCollector;
 
+/// Replace control characters (terminal escape sequences, NULs) in text that came from a file,
+/// so that user names, entry names and registry strings written by strangers print safely.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 /// Name of the manifest `collect.ps1` writes at the root of its bundle.
 pub const MANIFEST_NAME: &str = "rdpdoctor-manifest.json";
 
