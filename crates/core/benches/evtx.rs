@@ -23,6 +23,34 @@ fn main() {
         },
     };
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+
+    // The parser alone, for comparison: what rdpdoctor adds on top is classification,
+    // aggregation and the timeline.
+    let mut runs = 0u32;
+    let mut records = 0u64;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) || runs < 3 {
+        let mut p = evtx::EvtxParser::from_path(&path)
+            .expect("readable log")
+            .with_configuration(
+                evtx::ParserSettings::default()
+                    .num_threads(1)
+                    .separate_json_attributes(true)
+                    .indent(false),
+            );
+        records = p
+            .records_json_value()
+            .map(|r| std::hint::black_box(r).is_ok() as u64)
+            .sum();
+        runs += 1;
+    }
+    let per_run = started.elapsed().as_secs_f64() / f64::from(runs);
+    println!(
+        "{}: evtx crate alone (records_json_value, 1 thread): {:.1} ms per run, {:.0} records/s",
+        path.display(),
+        per_run * 1000.0,
+        records as f64 / per_run
+    );
     for threads in [1usize, 0] {
         let mut opts = AnalyzeOptions::at(Utc::now());
         opts.threads = threads;

@@ -175,7 +175,7 @@ pub fn describe(
         san_ip,
         eku,
         is_ca: x.is_ca(),
-        sha1: sha1_thumbprint(der),
+        sha1: hex::encode_upper(Sha1::digest(der)),
         sha256: hex::encode(Sha256::digest(der)),
         name_match: None,
         trust: None,
@@ -186,23 +186,6 @@ pub fn describe(
         cert.name_match = Some(match_name(&cert, n));
     }
     Ok(cert)
-}
-
-/// Decode a certificate without comparing names (certificate files).
-pub fn describe_certificate(der: &[u8], at: DateTime<Utc>) -> Result<ServerCertificate, CertificateError> {
-    describe(der, at, None)
-}
-
-/// The SHA-1 thumbprint as Windows shows it: upper-case hex, no separators (the form
-/// `SSLCertificateSHA1Hash` and certlm.msc use).
-pub fn sha1_thumbprint(der: &[u8]) -> String {
-    hex::encode_upper(Sha1::digest(der))
-}
-
-/// Normalise a thumbprint typed or exported in any common form (`59 ef f2 ...`, `59:EF:...`,
-/// with the invisible left-to-right mark certlm.msc copies) to upper-case hex.
-pub fn normalize_thumbprint(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_uppercase()
 }
 
 /// A chain entry for a non-leaf certificate; undecodable ones are summarised by hash only.

@@ -106,7 +106,8 @@ fn certificates_match_the_listener_thumbprint() {
     let listener = rcgen::generate_simple_self_signed(vec!["srv01.contoso.com".into()]).unwrap();
     let other = rcgen::generate_simple_self_signed(vec!["other".into()]).unwrap();
     let der = listener.cert.der().to_vec();
-    let thumb = rdpdoctor_core::cert::sha1_thumbprint(&der);
+    let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let thumb = rdpdoctor_core::cert::describe(&der, at, None).unwrap().sha1;
     let hex_list: Vec<String> = (0..20)
         .map(|i| thumb[i * 2..i * 2 + 2].to_ascii_lowercase())
         .collect();
@@ -391,4 +392,19 @@ fn a_folder_of_bundles_keeps_each_computer_apart() {
     let h3 = ev.host_for("srv03").unwrap();
     assert_eq!(h3.registry_dword("TSServerDrainMode"), Some(1));
     assert_eq!(h3.registry_dword("fDenyTSConnections"), None);
+}
+
+#[test]
+fn control_characters_from_files_never_reach_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "evil.rdp",
+        b"full address:s:srv\x1b[2J\x07\nusername:s:bob\x1b]0;pwned\x07\n",
+    );
+    let ev = analyze(&[p]);
+    let f = &ev.client.rdp_files[0];
+    let json = serde_json::to_string(f).unwrap();
+    assert!(!json.contains("\\u001b"), "{json}");
+    assert!(f.username.as_deref().unwrap().starts_with("bob"));
 }

@@ -1,7 +1,7 @@
 //! Certificate files: DER (.cer/.der/.crt), PEM (one or several certificates), and PKCS#12
 //! (.pfx/.p12) without a password.
 //!
-//! Decoding goes through [`crate::cert::describe_certificate`], the same function the live TLS
+//! Decoding goes through [`crate::cert::describe`], the same function the live TLS
 //! stage uses, so a file can be matched to the served certificate and to
 //! `SSLCertificateSHA1Hash` by thumbprint. Private keys are never kept: a .pfx only tells that
 //! it had one.
@@ -9,8 +9,26 @@
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
-use crate::cert::describe_certificate;
+use crate::cert::CertificateError;
 use crate::evidence::ServerCertificate;
+
+/// Decode a certificate from a file: no name to match, the analysis time for `days_left`.
+fn describe_certificate(
+    der: &[u8],
+    now: DateTime<Utc>,
+) -> Result<ServerCertificate, CertificateError> {
+    crate::cert::describe(der, now, None)
+}
+
+/// Normalise a thumbprint written in any common form (`59 ef f2 ...`, `59:EF:...`, with the
+/// invisible left-to-right mark certlm.msc copies) to upper-case hex, as Windows shows it and
+/// as `ServerCertificate::sha1` holds it.
+pub fn normalize_thumbprint(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
 
 /// Largest certificate file read.
 pub const MAX_CERT_BYTES: usize = 4 * 1024 * 1024;
@@ -200,7 +218,10 @@ mod tests {
             &b.certificates[0].certificate,
         );
         assert_eq!(ca.sha1, cb.sha1);
-        assert_eq!(ca.sha1, crate::cert::sha1_thumbprint(&der));
+        {
+            use sha1::Digest;
+            assert_eq!(ca.sha1, hex::encode_upper(sha1::Sha1::digest(&der)));
+        }
         assert_eq!(ca.sha1.len(), 40);
         assert!(ca.self_signed);
         assert_eq!(ca.san_dns, ["server01.contoso.com"]);
@@ -208,6 +229,11 @@ mod tests {
         let both = format!("{pem}{}", ck.signing_key.serialize_pem());
         let c = read_certificates(both.as_bytes(), "pem", now());
         assert!(c.certificates[0].has_private_key);
+    }
+
+    #[test]
+    fn thumbprints_normalise() {
+        assert_eq!(normalize_thumbprint("\u{200e}59 ef:f2-e3"), "59EFF2E3");
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub(crate) mod registry;
 pub mod timeline;
 mod zip;
 
+pub use certfile::normalize_thumbprint;
 pub use rdpfile::{RdpTargetError, parse_rdp};
 pub use timeline::{DEFAULT_TIMELINE_LIMIT, TimelineView, render_timeline};
 
@@ -42,6 +43,14 @@ use crate::evidence::{
 };
 use aggregate::HostAccumulator;
 use registry::RegistryCollector;
+
+/// Replace control characters (terminal escape sequences, NULs) in text that came from a file,
+/// so that user names, entry names and registry strings written by strangers print safely.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
 
 /// Name of the manifest `collect.ps1` writes at the root of its bundle.
 pub const MANIFEST_NAME: &str = "rdpdoctor-manifest.json";
@@ -974,7 +983,7 @@ impl<'o> Analyzer<'o> {
                     .and_then(|s| match &s.effective {
                         crate::evidence::RegValue::Binary(hex) => Some(hex.clone()),
                         crate::evidence::RegValue::String(s) => {
-                            Some(crate::cert::normalize_thumbprint(s))
+                            Some(crate::offline::normalize_thumbprint(s))
                         }
                         _ => None,
                     });

@@ -72,7 +72,7 @@ pub fn parse_rdp(bytes: &[u8], file: &str) -> RdpFile {
             problem("too many settings; the rest are ignored".into());
             break;
         }
-        let mut value = value.to_string();
+        let mut value = crate::offline::printable(value);
         if value.len() > MAX_VALUE {
             let mut end = MAX_VALUE;
             while !value.is_char_boundary(end) {

@@ -183,7 +183,7 @@ impl<R: Read + Seek> ZipArchive<R> {
             }
             name.truncate(MAX_NAME);
             entries.push(ZipEntry {
-                name: String::from_utf8_lossy(&name).into_owned(),
+                name: crate::offline::printable(&String::from_utf8_lossy(&name)),
                 method,
                 flags,
                 compressed_size: csize,

@@ -1041,7 +1041,7 @@ fn policy_conflict(ctx: &RuleContext<'_>) -> Option<Detection> {
     if let (Some(cert), Some(s)) = (&ev.certificate, setting(h, "SSLCertificateSHA1Hash")) {
         let configured = match &s.effective {
             RegValue::Binary(hex) => hex.clone(),
-            RegValue::String(t) => crate::cert::normalize_thumbprint(t),
+            RegValue::String(t) => crate::offline::normalize_thumbprint(t),
             _ => String::new(),
         };
         if !configured.is_empty() && !configured.eq_ignore_ascii_case(&cert.sha1) {

@@ -352,7 +352,7 @@ fn rcm(v: &EventView<'_>, id: u16) -> Option<Classified> {
     let cert = |meaning: &'static str, mark: Mark, message: String| {
         let thumbprint = v
             .binary()
-            .map(|b| crate::cert::normalize_thumbprint(&b))
+            .map(|b| crate::offline::normalize_thumbprint(&b))
             .filter(|t| t.len() == 40);
         // Only the failure events carry a status code as their first item.
         let status = if matches!(id, 1057 | 1058) {
@@ -475,7 +475,7 @@ fn rcm(v: &EventView<'_>, id: u16) -> Option<Classified> {
             format!(
                 "A new self-signed RDP certificate was generated{}",
                 v.binary()
-                    .map(|b| format!(" (SHA1 {})", crate::cert::normalize_thumbprint(&b)))
+                    .map(|b| format!(" (SHA1 {})", crate::offline::normalize_thumbprint(&b)))
                     .unwrap_or_default()
             ),
         ),

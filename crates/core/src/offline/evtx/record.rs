@@ -151,7 +151,7 @@ impl<'a> EventView<'a> {
 fn scalar(v: &Value) -> Option<String> {
     const MAX: usize = 512;
     let s = match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => crate::offline::printable(s),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Object(o) => return o.get("#text").and_then(scalar),

@@ -185,7 +185,7 @@ fn parse_data(data: &str) -> Result<RegValue, String> {
         if !data[used..].trim().is_empty() {
             return Err("text after a string value".into());
         }
-        return Ok(RegValue::String(s));
+        return Ok(RegValue::String(crate::offline::printable(&s)));
     }
     let lower = data.to_ascii_lowercase();
     if let Some(h) = lower.strip_prefix("dword:") {
@@ -234,7 +234,7 @@ fn hex_list(list: &str) -> Result<Vec<u8>, String> {
 /// Registry data of a given type, from its raw bytes (shared with the hive reader).
 pub(crate) fn typed(kind: u32, b: &[u8]) -> RegValue {
     match kind {
-        1 | 2 => RegValue::String(utf16_string(b)),
+        1 | 2 => RegValue::String(crate::offline::printable(&utf16_string(b))),
         3 => RegValue::Binary(hex::encode_upper(b)),
         4 if b.len() >= 4 => RegValue::Dword(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
         5 if b.len() >= 4 => RegValue::Dword(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
@@ -243,7 +243,7 @@ pub(crate) fn typed(kind: u32, b: &[u8]) -> RegValue {
                 .split('\0')
                 .filter(|s| !s.is_empty())
                 .take(4096)
-                .map(str::to_string)
+                .map(crate::offline::printable)
                 .collect(),
         ),
         11 if b.len() >= 8 => RegValue::Qword(u64::from_le_bytes([

@@ -182,7 +182,7 @@ fn machinekeys_near_miss_only_a_successful_generation() {
 
 fn cert_file(not_after: DateTime<Utc>, listener: Option<bool>) -> CertificateFile {
     let ck = rcgen::generate_simple_self_signed(vec!["server01".into()]).unwrap();
-    let mut c = crate::cert::describe_certificate(ck.cert.der(), now()).unwrap();
+    let mut c = crate::cert::describe(ck.cert.der(), now(), None).unwrap();
     c.not_after = not_after;
     CertificateFile {
         file: "rdp.cer".into(),
