@@ -169,7 +169,7 @@ impl Hostile {
 
 impl fmt::Display for Hostile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 

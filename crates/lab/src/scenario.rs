@@ -340,7 +340,7 @@ pub fn ntstatus_cause(status: u32) -> &'static str {
 
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
+        f.pad(&self.name())
     }
 }
 

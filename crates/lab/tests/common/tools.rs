@@ -75,6 +75,12 @@ impl Xvfb {
             let start = Instant::now();
             while start.elapsed() < Duration::from_secs(5) {
                 if Path::new(&socket).exists() {
+                    // The socket may belong to another process that won the race for this
+                    // display: ours then exits on the lock. Make sure it is still running.
+                    std::thread::sleep(Duration::from_millis(100));
+                    if child.try_wait().ok().flatten().is_some() {
+                        break;
+                    }
                     return Some(Xvfb {
                         child,
                         display: format!(":{n}"),
