@@ -333,7 +333,7 @@ pub(crate) async fn serve(
 }
 
 /// Negotiation as the healthy server does it; `None` when the client did not get a TLS-based
-/// protocol (then the responder has nothing to do).
+/// protocol (then the responder has nothing to do and the connection is dropped).
 async fn negotiate_tls<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
 ) -> io::Result<Option<u32>> {

@@ -186,12 +186,36 @@ pub(crate) async fn negotiate<S: AsyncRead + AsyncWrite + Unpin>(
     match decision {
         Decision::Fail(code) => {
             debug!(code, "negotiation failure sent");
-            stream.shutdown().await?;
             Ok(None)
         }
         Decision::Select(selected) => Ok(Some((selected, request.raw))),
     }
 }
+
+/// After RDP_NEG_FAILURE the server leaves the closing to the client. When the client closes,
+/// the connection is aborted, as Windows does (`rdp-proprietary-encryption.pcap`: client FIN,
+/// server ACK and RST). When the client sends more anyway (sslscan starts TLS whatever the
+/// answer), the bytes are read and the connection closed, as xrdp does: a client that only
+/// waits for a reply then sees a clean end instead of writing into a reset (sslscan 2.0.7 dies
+/// of SIGPIPE on that).
+async fn after_failure<S: LabStream>(mut stream: S) {
+    let mut buf = vec![0u8; 16 * 1024];
+    match tokio::time::timeout(FAILURE_LINGER, stream.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => {
+            let brief = std::time::Duration::from_millis(50);
+            while let Ok(Ok(n)) = tokio::time::timeout(brief, stream.read(&mut buf)).await {
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ = stream.shutdown().await;
+        }
+        _ => stream.reset(),
+    }
+}
+
+/// How long a refused connection is kept open for the client to close it.
+const FAILURE_LINGER: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn rdp<S: LabStream>(
     mut stream: S,
@@ -199,6 +223,7 @@ async fn rdp<S: LabStream>(
     b: Behaviour,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let Some((selected, request)) = negotiate(&mut stream, b.policy).await? else {
+        after_failure(stream).await;
         return Ok(());
     };
     if selected == PROTOCOL_RDP {
