@@ -19,6 +19,16 @@ pub(crate) fn reset(stream: TcpStream) {
     drop(stream);
 }
 
+/// Resets the connection as soon as the client sends its first bytes, or 100 ms after the
+/// accept, whichever comes first. Resetting in the very instant of the accept races the
+/// client's own connect: a non-blocking connect that has not returned yet then fails with
+/// ECONNRESET, and the fault would look like a refused port instead of a dropped connection.
+pub(crate) async fn reset_soon(mut stream: TcpStream) {
+    let mut buf = [0u8; 64];
+    let _ = tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await;
+    reset(stream);
+}
+
 /// Reads and discards until the client closes: a server that accepted and went quiet.
 pub(crate) async fn swallow<S: AsyncRead + Unpin>(mut stream: S) {
     let mut buf = [0u8; 1024];

@@ -39,8 +39,8 @@ pub enum Hostile {
     /// A TLS 1.2 ServerHello, then a Certificate message of about 8 MiB (thousands of copies
     /// of a real certificate), streamed in 16 KiB records.
     HugeCertChain,
-    /// A TLS 1.2 ServerHello, a Certificate message whose only certificate is broken DER, and
-    /// ServerHelloDone.
+    /// A TLS 1.2 ServerHello, a Certificate message whose only certificate is broken DER, a
+    /// ServerKeyExchange and ServerHelloDone: a client gets as far as verifying the certificate.
     MalformedCert,
     /// TLS and CredSSP as usual, then an NTLM CHALLENGE whose target name and target info
     /// offsets point far outside the message.
@@ -257,7 +257,7 @@ pub(crate) async fn serve(
                 return Ok(());
             };
             let hello = read_tls_record(&mut stream).await?;
-            let Some((suite, session_id)) = tls12::choose(&hello) else {
+            let Some(suite) = tls12::choose(&hello) else {
                 // No TLS 1.2 suite on offer: nothing to answer with.
                 stream
                     .write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
@@ -265,9 +265,7 @@ pub(crate) async fn serve(
                 return Ok(());
             };
             let mut records = tls12::RecordWriter::new(&mut stream);
-            records
-                .handshake(&tls12::server_hello(suite, &session_id))
-                .await?;
+            records.handshake(&tls12::server_hello(suite)).await?;
             records.flush().await?;
             if h == Hostile::MalformedCert {
                 // A SEQUENCE claiming 65535 bytes, holding 20 bytes of nonsense.
@@ -276,9 +274,20 @@ pub(crate) async fn serve(
                 ];
                 broken.extend(garbage(20, 7));
                 records.handshake(&tls12::certificate(&[broken])).await?;
+                // A well-formed (but unsigned) ServerKeyExchange, so that a client reaches
+                // ServerHelloDone and hands the certificate to its verifier.
+                records.handshake(&tls12::server_key_exchange()).await?;
                 records.handshake(&[0x0e, 0, 0, 0]).await?;
                 records.flush().await?;
-                faults::swallow(stream).await;
+                // Whatever the client answers (an alert, or its key exchange if it accepted
+                // the certificate blindly), the conversation ends here.
+                let mut buf = [0u8; 4096];
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    tokio::io::AsyncReadExt::read(&mut stream, &mut buf),
+                )
+                .await;
+                stream.shutdown().await?;
             } else {
                 let cert = huge_chain_unit(ctx);
                 // Best effort: a sane client hangs up long before the end.
@@ -415,16 +424,14 @@ mod tls12 {
 
     const MAX_RECORD: usize = 16 * 1024;
 
-    /// The suite to answer with and the session id to echo, from a TLS 1.2-capable
-    /// ClientHello record.
-    pub(super) fn choose(record: &[u8]) -> Option<(u16, Vec<u8>)> {
+    /// The suite to answer with, from a TLS 1.2-capable ClientHello record.
+    pub(super) fn choose(record: &[u8]) -> Option<u16> {
         let hs = record.get(5..)?;
         if *hs.first()? != 1 {
             return None;
         }
         let body = hs.get(4..)?;
         let sid_len = usize::from(*body.get(34)?);
-        let session_id = body.get(35..35 + sid_len)?.to_vec();
         let at = 35 + sid_len;
         let cs_len = usize::from(u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]));
         let suites: Vec<u16> = body
@@ -435,8 +442,7 @@ mod tls12 {
         let preferred = [
             0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0x009c, 0x002f,
         ];
-        let suite = preferred.into_iter().find(|s| suites.contains(s))?;
-        Some((suite, session_id))
+        preferred.into_iter().find(|s| suites.contains(s))
     }
 
     fn handshake_header(ty: u8, len: usize) -> [u8; 4] {
@@ -444,15 +450,33 @@ mod tls12 {
         [ty, l[1], l[2], l[3]]
     }
 
-    pub(super) fn server_hello(suite: u16, session_id: &[u8]) -> Vec<u8> {
+    /// A TLS 1.2 ServerHello with an empty session id: echoing the client's would be the
+    /// TLS 1.3 middlebox-compatibility id, which a TLS 1.2 server must not return.
+    pub(super) fn server_hello(suite: u16) -> Vec<u8> {
         let mut body = vec![0x03, 0x03];
         // Random without the TLS 1.3 downgrade sentinel.
         body.extend(super::garbage(32, 0x5eed_0001));
-        body.push(u8::try_from(session_id.len()).unwrap_or(0));
-        body.extend_from_slice(session_id);
+        body.push(0);
         body.extend_from_slice(&suite.to_be_bytes());
         body.push(0); // null compression; no extensions
         let mut msg = handshake_header(2, body.len()).to_vec();
+        msg.extend(body);
+        msg
+    }
+
+    /// ServerKeyExchange for ECDHE: x25519 with a made-up public value, "signed" with
+    /// ecdsa_secp256r1_sha256 by a made-up signature.
+    pub(super) fn server_key_exchange() -> Vec<u8> {
+        let mut body = vec![3, 0x00, 0x1d, 32];
+        body.extend(super::garbage(32, 0x5eed_0002));
+        body.extend_from_slice(&[0x04, 0x03]);
+        let mut signature = vec![0x30, 0x44, 0x02, 0x20];
+        signature.extend(super::garbage(32, 0x5eed_0003));
+        signature.extend_from_slice(&[0x02, 0x20]);
+        signature.extend(super::garbage(32, 0x5eed_0004));
+        body.extend_from_slice(&u16::try_from(signature.len()).unwrap_or(0).to_be_bytes());
+        body.extend(signature);
+        let mut msg = handshake_header(12, body.len()).to_vec();
         msg.extend(body);
         msg
     }

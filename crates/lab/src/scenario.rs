@@ -67,7 +67,8 @@ pub enum Scenario {
     /// Behaves like healthy, but every byte the server writes is delayed by this interval
     /// (one byte per second by default): a 19-byte Connection Confirm takes 19 s.
     Slow { byte_interval: Duration },
-    /// Resets the TCP connection right after accepting it.
+    /// Resets the TCP connection right after accepting it: when the client's first bytes
+    /// arrive, or 100 ms after the accept.
     Reset,
     /// An HTTP server on the RDP port: answers the Connection Request with `400 Bad Request`.
     Http,

@@ -137,7 +137,7 @@ pub(crate) async fn handle(
     let _ = stream.set_nodelay(true);
     match &ctx.scenario {
         Scenario::Silent => faults::swallow(stream).await,
-        Scenario::Reset => faults::reset(stream),
+        Scenario::Reset => faults::reset_soon(stream).await,
         Scenario::Http => faults::http(stream).await?,
         Scenario::Hostile(h) => hostile::serve(*h, stream, ctx).await?,
         Scenario::Slow { byte_interval } => {
