@@ -1,5 +1,6 @@
 //! Runs a lab until Ctrl-C: `cargo run -p rdpdoctor-lab --example lab [SCENARIO...]`.
 //! With no names, the whole catalog. Prints one line per endpoint.
+//! `--list` prints the scenario table (Markdown) instead.
 
 use std::time::Instant;
 
@@ -10,6 +11,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let names: Vec<String> = std::env::args().skip(1).collect();
+    if names.first().map(String::as_str) == Some("--list") {
+        println!("| name | behaviour | expected cause | unauthenticated probe stops at |");
+        println!("|---|---|---|---|");
+        let mut all = Scenario::catalog();
+        all.extend(
+            rdpdoctor_lab::Hostile::ALL
+                .into_iter()
+                .map(Scenario::Hostile),
+        );
+        for s in all {
+            let stop = s
+                .expected_failure()
+                .map(|f| format!("{} / {}", f.stage, f.kind))
+                .unwrap_or_else(|| "-".to_owned());
+            println!(
+                "| `{s}` | {} | {} | {stop} |",
+                s.description(),
+                s.expected_cause()
+                    .map(|c| format!("`{c}`"))
+                    .unwrap_or_else(|| "-".to_owned())
+            );
+        }
+        return Ok(());
+    }
     let scenarios: Vec<Scenario> = if names.is_empty() {
         Scenario::catalog()
     } else {

@@ -17,6 +17,9 @@
 //! # Ok::<(), rdpdoctor_lab::LabError>(())
 //! ```
 //!
+//! The scenario table, with each scenario's expected cause id, is in the crate's README.md
+//! (`cargo run -p rdpdoctor-lab --example lab -- --list` prints it from the code).
+//!
 //! Code map (one module per responder family):
 //! - [`scenario`]: the scenario table (names, descriptions, expected causes).
 //! - `negotiation`: X.224 answers, byte for byte like Windows.
