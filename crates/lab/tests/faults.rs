@@ -39,7 +39,8 @@ fn slow_sends_one_byte_per_interval() {
     );
     assert!(took >= Duration::from_millis(700), "{took:?}");
 
-    // The default: one byte per second. After 2.5 s a client has 2 bytes of 19.
+    // The default: one byte per second. After 2.5 s a client has about 2 bytes of 19 (1 to 3
+    // on a loaded machine), the first after a full second.
     let mut s = common::connect(common::addr(&lab, &Scenario::SLOW));
     s.write_all(&common::connection_request(3)).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(100)))
@@ -54,7 +55,8 @@ fn slow_sends_one_byte_per_interval() {
             first_at.get_or_insert(start.elapsed());
         }
     }
-    assert_eq!(got, [0x03, 0x00], "{got:?}");
+    assert!((1..=3).contains(&got.len()), "{got:?}");
+    assert!([0x03, 0x00, 0x00].starts_with(&got), "{got:?}");
     assert!(
         first_at.unwrap() >= Duration::from_millis(900),
         "{first_at:?}"
