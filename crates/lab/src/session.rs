@@ -13,7 +13,8 @@ use ironrdp_acceptor::{Acceptor, DesktopSize};
 use ironrdp_async::{Framed, FramedWrite as _};
 use ironrdp_connector::{ConnectorResult, Sequence as _};
 use ironrdp_core::{WriteBuf, encode_vec};
-use ironrdp_pdu::mcs::SendDataIndication;
+use ironrdp_pdu::gcc::ClientEarlyCapabilityFlags;
+use ironrdp_pdu::mcs::{ConnectInitial, SendDataIndication};
 use ironrdp_pdu::nego::SecurityProtocol;
 use ironrdp_pdu::rdp::capability_sets::{
     Bitmap, BitmapDrawingFlags, CapabilitySet, General, GeneralExtraFlags, Input, InputFlags,
@@ -25,7 +26,7 @@ use ironrdp_pdu::rdp::server_license::{
     LicenseErrorCode, LicensePdu, LicensingErrorMessage, LicensingStateTransition,
 };
 use ironrdp_pdu::rdp::server_redirection::ServerRedirectionPdu;
-use ironrdp_pdu::x224::X224;
+use ironrdp_pdu::x224::{X224, X224Data};
 use ironrdp_tokio::LocalTokioStream;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::debug;
@@ -135,6 +136,9 @@ where
 {
     let mut framed: Framed<LocalTokioStream<S>> = Framed::new(stream);
     let mut buf = WriteBuf::new();
+    // Set Error Info goes only to clients that announced they understand it (MS-RDPBCGR
+    // 2.2.5.1.1); the others just see the disconnect, as from Windows.
+    let mut client_takes_error_info = false;
     loop {
         if acceptor.get_result().is_some() {
             debug!("connection sequence complete");
@@ -146,14 +150,20 @@ where
         let state = acceptor.state().name();
         match (plan, state) {
             (AfterLogon::Deny { error_info }, "LicensingExchange") => {
-                let mut out = set_error_info(*error_info);
+                let mut out = if client_takes_error_info {
+                    set_error_info(*error_info)
+                } else {
+                    Vec::new()
+                };
                 out.extend_from_slice(&MCS_DISCONNECT_ULTIMATUM);
                 framed.write_all(&out).await?;
                 return Ok(SessionEnd::Denied);
             }
             (AfterLogon::LicensingError { error_info }, "LicensingExchange") => {
                 let mut out = licensing_error()?;
-                out.extend(set_error_info(*error_info));
+                if client_takes_error_info {
+                    out.extend(set_error_info(*error_info));
+                }
                 out.extend_from_slice(&MCS_DISCONNECT_ULTIMATUM);
                 framed.write_all(&out).await?;
                 return Ok(SessionEnd::Denied);
@@ -170,12 +180,31 @@ where
             Some(hint) => framed.read_by_hint(hint).await?.to_vec(),
             None => Vec::new(),
         };
+        if state == "BasicSettingsWaitInitial" {
+            client_takes_error_info = early_capabilities(&input).is_some_and(|flags| {
+                flags.contains(ClientEarlyCapabilityFlags::SUPPORT_ERR_INFO_PDU)
+            });
+        }
         buf.clear();
         let written = acceptor.step(&input, None, &mut buf)?;
         if let Some(n) = written.size() {
             framed.write_all(&buf[..n]).await?;
         }
     }
+}
+
+/// earlyCapabilityFlags of the client's MCS Connect Initial (Client Core Data).
+fn early_capabilities(connect_initial: &[u8]) -> Option<ClientEarlyCapabilityFlags> {
+    let data = ironrdp_core::decode::<X224<X224Data<'_>>>(connect_initial)
+        .ok()?
+        .0;
+    let initial = ironrdp_core::decode::<ConnectInitial>(data.data.as_ref()).ok()?;
+    initial
+        .conference_create_request
+        .gcc_blocks()
+        .core
+        .optional_data
+        .early_capability_flags
 }
 
 async fn drain<S: AsyncRead + AsyncWrite + Unpin>(framed: &mut Framed<LocalTokioStream<S>>) {
