@@ -211,6 +211,7 @@ pub(crate) async fn serve(
                 Hostile::TruncatedTpkt => negotiation::connection_confirm(
                     negotiation::Decision::Select(negotiation::PROTOCOL_SSL),
                     true,
+                    negotiation::Flavor::Windows,
                 )[..11]
                     .to_vec(),
                 Hostile::OversizedTpkt => {
@@ -222,6 +223,7 @@ pub(crate) async fn serve(
                     let mut r = negotiation::connection_confirm(
                         negotiation::Decision::Select(negotiation::PROTOCOL_SSL),
                         true,
+                        negotiation::Flavor::Windows,
                     );
                     r[5] = 0xf0;
                     r

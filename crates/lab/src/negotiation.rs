@@ -22,12 +22,35 @@ pub(crate) const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
 pub(crate) const SSL_CERT_NOT_ON_SERVER: u32 = 3;
 pub(crate) const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
 
-/// RDP_NEG_RSP flags of a current Windows server: EXTENDED_CLIENT_DATA, DYNVC_GFX,
-/// RESTRICTED_ADMIN, REDIRECTED_AUTHENTICATION (and the reserved bit 0x04).
-pub(crate) const WINDOWS_RSP_FLAGS: u8 = 0x1f;
+/// Whose Connection Confirm bytes to send. Servers differ in the X.224 source reference and
+/// the RDP_NEG_RSP flags, and probes fingerprint them by exactly that (LAB.md §1–2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// Source reference 0x1234, flags 0x1f (EXTENDED_CLIENT_DATA, DYNVC_GFX, the reserved
+    /// 0x04, RESTRICTED_ADMIN, REDIRECTED_AUTHENTICATION): current Windows.
+    Windows,
+    /// Source reference 0x1234, flags 0x01: xrdp 0.9.
+    Xrdp,
+    /// Source reference 0, flags 0x03 (EXTENDED_CLIENT_DATA, DYNVC_GFX): FreeRDP's servers.
+    FreeRdp,
+}
 
-/// The X.224 source reference Windows (and xrdp) put in every Connection Confirm.
-const WINDOWS_SOURCE_REF: [u8; 2] = [0x12, 0x34];
+impl Flavor {
+    fn source_ref(self) -> [u8; 2] {
+        match self {
+            Flavor::Windows | Flavor::Xrdp => [0x12, 0x34],
+            Flavor::FreeRdp => [0x00, 0x00],
+        }
+    }
+
+    fn rsp_flags(self) -> u8 {
+        match self {
+            Flavor::Windows => 0x1f,
+            Flavor::Xrdp => 0x01,
+            Flavor::FreeRdp => 0x03,
+        }
+    }
+}
 
 /// A Connection Request is tiny; anything bigger is refused before buffering it.
 const MAX_REQUEST: usize = 4096;
@@ -106,6 +129,12 @@ pub(crate) enum Policy {
     RdpOnly,
     /// The certificate cannot be loaded.
     NoCertificate,
+    /// xrdp 0.9 with security_layer=negotiate: SSL whenever it is requested, standard RDP
+    /// security otherwise, never CredSSP.
+    XrdpNegotiate,
+    /// FreeRDP shadow server with `/sec:nla`: HYBRID only (never HYBRID_EX), else
+    /// HYBRID_REQUIRED_BY_SERVER.
+    FreeRdpNla,
 }
 
 /// The answer to a Connection Request.
@@ -138,26 +167,43 @@ impl Policy {
             Policy::RdpOnly if req == PROTOCOL_RDP => Decision::Select(PROTOCOL_RDP),
             Policy::RdpOnly => Decision::Fail(SSL_NOT_ALLOWED_BY_SERVER),
             Policy::NoCertificate => Decision::Fail(SSL_CERT_NOT_ON_SERVER),
+            Policy::XrdpNegotiate if has(PROTOCOL_SSL) => Decision::Select(PROTOCOL_SSL),
+            Policy::XrdpNegotiate => Decision::Select(PROTOCOL_RDP),
+            Policy::FreeRdpNla if has(PROTOCOL_HYBRID) => Decision::Select(PROTOCOL_HYBRID),
+            Policy::FreeRdpNla => Decision::Fail(HYBRID_REQUIRED_BY_SERVER),
+        }
+    }
+
+    /// The server whose bytes this policy's answers carry.
+    pub(crate) fn flavor(self) -> Flavor {
+        match self {
+            Policy::XrdpNegotiate | Policy::NoCertificate => Flavor::Xrdp,
+            Policy::FreeRdpNla => Flavor::FreeRdp,
+            // RdpOnly: the SSL_NOT_ALLOWED_BY_SERVER of rdp-proprietary-encryption.pcap is a
+            // Windows server's.
+            Policy::Negotiate | Policy::NlaRequired | Policy::TlsOnly | Policy::RdpOnly => {
+                Flavor::Windows
+            }
         }
     }
 }
 
-/// The Connection Confirm bytes for `decision`, Windows style. A request without RDP_NEG_REQ
+/// The Connection Confirm bytes for `decision` in `flavor`. A request without RDP_NEG_REQ
 /// that gets standard RDP security is answered without negotiation data, as Windows does.
-pub(crate) fn connection_confirm(decision: Decision, had_neg_req: bool) -> Vec<u8> {
+pub(crate) fn connection_confirm(decision: Decision, had_neg_req: bool, flavor: Flavor) -> Vec<u8> {
     let mut out = Vec::with_capacity(19);
     let (ty, flags, value) = match decision {
         Decision::Select(PROTOCOL_RDP) if !had_neg_req => {
             out.extend_from_slice(&[0x03, 0x00, 0x00, 0x0b, 0x06, 0xd0, 0x00, 0x00]);
-            out.extend_from_slice(&WINDOWS_SOURCE_REF);
+            out.extend_from_slice(&flavor.source_ref());
             out.push(0x00);
             return out;
         }
-        Decision::Select(protocol) => (0x02, WINDOWS_RSP_FLAGS, protocol),
+        Decision::Select(protocol) => (0x02, flavor.rsp_flags(), protocol),
         Decision::Fail(code) => (0x03, 0x00, code),
     };
     out.extend_from_slice(&[0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00]);
-    out.extend_from_slice(&WINDOWS_SOURCE_REF);
+    out.extend_from_slice(&flavor.source_ref());
     out.push(0x00);
     out.extend_from_slice(&[ty, flags, 0x08, 0x00]);
     out.extend_from_slice(&value.to_le_bytes());
@@ -182,20 +228,43 @@ mod tests {
         assert_eq!(
             hex(&connection_confirm(
                 Decision::Select(PROTOCOL_HYBRID_EX),
-                true
+                true,
+                Flavor::Windows
             )),
             "030000130ed00000123400021f080008000000"
         );
         assert_eq!(
             hex(&connection_confirm(
                 Decision::Fail(SSL_NOT_ALLOWED_BY_SERVER),
-                true
+                true,
+                Flavor::Windows
             )),
             "030000130ed000001234000300080002000000"
         );
         assert_eq!(
-            hex(&connection_confirm(Decision::Select(PROTOCOL_RDP), false)),
+            hex(&connection_confirm(
+                Decision::Select(PROTOCOL_RDP),
+                false,
+                Flavor::Windows
+            )),
             "0300000b06d00000123400"
+        );
+        // LAB.md §1: xrdp answering SSL; §2: FreeRDP shadow /sec:nla answering HYBRID.
+        assert_eq!(
+            hex(&connection_confirm(
+                Decision::Select(PROTOCOL_SSL),
+                true,
+                Flavor::Xrdp
+            )),
+            "030000130ed000001234000201080001000000"
+        );
+        assert_eq!(
+            hex(&connection_confirm(
+                Decision::Select(PROTOCOL_HYBRID),
+                true,
+                Flavor::FreeRdp
+            )),
+            "030000130ed000000000000203080002000000"
         );
     }
 
@@ -255,5 +324,22 @@ mod tests {
             [Select(0), Fail(2), Fail(2), Fail(2), Fail(2), Fail(2)]
         );
         assert_eq!(row(Policy::NoCertificate), [Fail(3); 6]);
+        // xrdp negotiate: RDP SSL RDP SSL RDP SSL.
+        assert_eq!(
+            row(Policy::XrdpNegotiate),
+            [
+                Select(0),
+                Select(1),
+                Select(0),
+                Select(1),
+                Select(0),
+                Select(1)
+            ]
+        );
+        // FreeRDP shadow /sec:nla: F5 F5 HYB HYB F5 HYB.
+        assert_eq!(
+            row(Policy::FreeRdpNla),
+            [Fail(5), Fail(5), Select(2), Select(2), Fail(5), Select(2)]
+        );
     }
 }

@@ -40,6 +40,12 @@ pub enum Scenario {
     RdpOnly,
     /// No usable certificate: SSL_CERT_NOT_ON_SERVER for every request (as xrdp does).
     CertNotOnServer,
+    /// xrdp 0.9.21 with security_layer=negotiate, byte for byte (LAB.md §1): SSL whenever it is
+    /// requested, standard RDP security otherwise, never NLA.
+    Xrdp,
+    /// FreeRDP's shadow server with `/sec:nla`, byte for byte (LAB.md §2): HYBRID (never
+    /// HYBRID_EX), HYBRID_REQUIRED_BY_SERVER otherwise.
+    FreeRdpNla,
     /// TLS selected, then a TCP reset as soon as the ClientHello arrives (the MachineKeys case).
     TlsReset,
     /// TLS selected, then a plaintext MCS Disconnect Provider Ultimatum after the ClientHello
@@ -138,6 +144,8 @@ impl Scenario {
             Scenario::NlaRequired,
             Scenario::RdpOnly,
             Scenario::CertNotOnServer,
+            Scenario::Xrdp,
+            Scenario::FreeRdpNla,
             Scenario::TlsReset,
             Scenario::TlsDisconnect,
             Scenario::CREDSSP_OLD,
@@ -167,6 +175,8 @@ impl Scenario {
             Scenario::NlaRequired => "nla-required".into(),
             Scenario::RdpOnly => "rdp-only".into(),
             Scenario::CertNotOnServer => "cert-not-on-server".into(),
+            Scenario::Xrdp => "xrdp".into(),
+            Scenario::FreeRdpNla => "freerdp-nla".into(),
             Scenario::TlsReset => "tls-reset".into(),
             Scenario::TlsDisconnect => "tls-disconnect".into(),
             Scenario::Credssp { version } if *version == DEFAULT_CREDSSP_OLD => {
@@ -220,6 +230,10 @@ impl Scenario {
                 "security layer RDP: TLS requests get SSL_NOT_ALLOWED_BY_SERVER".into()
             }
             Scenario::CertNotOnServer => "no usable certificate: SSL_CERT_NOT_ON_SERVER".into(),
+            Scenario::Xrdp => "xrdp 0.9 (negotiate): SSL or standard RDP security, no NLA".into(),
+            Scenario::FreeRdpNla => {
+                "FreeRDP shadow server, NLA only (HYBRID, never HYBRID_EX)".into()
+            }
             Scenario::TlsReset => "TLS selected, connection reset after the ClientHello".into(),
             Scenario::TlsDisconnect => {
                 "TLS selected, plaintext MCS disconnect after the ClientHello".into()
@@ -261,14 +275,17 @@ impl Scenario {
     /// `logon-right-missing`, `account-locked`, `licensing`, …) need the authenticated check.
     pub fn expected_cause(&self) -> Option<&'static str> {
         match self {
-            Scenario::Healthy | Scenario::Redirect { .. } | Scenario::Hostile(_) => None,
+            Scenario::Healthy
+            | Scenario::Xrdp
+            | Scenario::Redirect { .. }
+            | Scenario::Hostile(_) => None,
             Scenario::CertExpired => Some("cert-expired"),
             Scenario::CertNotYetValid => Some("cert-not-yet-valid"),
             Scenario::CertWrongName => Some("cert-name-mismatch"),
             Scenario::CertSelfSigned => Some("cert-untrusted"),
             Scenario::CertExpiringSoon => Some("cert-expiring-soon"),
             Scenario::TlsOnly => Some("tls-required"),
-            Scenario::NlaRequired => Some("nla-required"),
+            Scenario::NlaRequired | Scenario::FreeRdpNla => Some("nla-required"),
             Scenario::RdpOnly => Some("tls-not-allowed"),
             Scenario::CertNotOnServer => Some("cert-not-on-server"),
             Scenario::TlsReset | Scenario::TlsDisconnect => Some("tls-handshake-broken"),
@@ -296,7 +313,10 @@ impl Scenario {
             ),
             Scenario::Reset => f("negotiation", "reset", "report the reset before any reply"),
             Scenario::Http => f("negotiation", "not_rdp", "recognise the HTTP status line"),
-            Scenario::NlaRequired | Scenario::RdpOnly | Scenario::CertNotOnServer => f(
+            Scenario::NlaRequired
+            | Scenario::FreeRdpNla
+            | Scenario::RdpOnly
+            | Scenario::CertNotOnServer => f(
                 "negotiation",
                 "refusal",
                 "decode RDP_NEG_FAILURE for the requests that need it; other requests may succeed",
@@ -365,6 +385,8 @@ impl FromStr for Scenario {
             "nla-required" => Some(Scenario::NlaRequired),
             "rdp-only" => Some(Scenario::RdpOnly),
             "cert-not-on-server" => Some(Scenario::CertNotOnServer),
+            "xrdp" => Some(Scenario::Xrdp),
+            "freerdp-nla" => Some(Scenario::FreeRdpNla),
             "tls-reset" => Some(Scenario::TlsReset),
             "tls-disconnect" => Some(Scenario::TlsDisconnect),
             "credssp-old" => Some(Scenario::CREDSSP_OLD),

@@ -86,6 +86,8 @@ impl Behaviour {
             Scenario::NlaRequired => b.policy = Policy::NlaRequired,
             Scenario::RdpOnly => b.policy = Policy::RdpOnly,
             Scenario::CertNotOnServer => b.policy = Policy::NoCertificate,
+            Scenario::Xrdp => b.policy = Policy::XrdpNegotiate,
+            Scenario::FreeRdpNla => b.policy = Policy::FreeRdpNla,
             Scenario::TlsReset => b.tls_fault = Some(TlsFault::Reset),
             Scenario::TlsDisconnect => b.tls_fault = Some(TlsFault::PlaintextDisconnect),
             Scenario::Credssp { version } => b.credssp_version = *version,
@@ -180,6 +182,7 @@ pub(crate) async fn negotiate<S: AsyncRead + AsyncWrite + Unpin>(
         .write_all(&negotiation::connection_confirm(
             decision,
             request.requested.is_some(),
+            policy.flavor(),
         ))
         .await?;
     stream.flush().await?;

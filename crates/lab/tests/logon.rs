@@ -154,3 +154,26 @@ async fn tls_only_connects_without_credssp() {
         "{refused:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xrdp_and_freerdp_imitations_complete_their_own_security() {
+    let lab = common::lab(&[Scenario::Xrdp, Scenario::FreeRdpNla]);
+    // xrdp never selects CredSSP: a client offering it gets TLS and logs on in Client Info.
+    let xrdp = connect(
+        common::addr(&lab, &Scenario::Xrdp),
+        "labuser",
+        "LabPass123!",
+        true,
+    )
+    .await;
+    assert!(xrdp.connected, "{xrdp:?}");
+    // FreeRDP's shadow server selects plain HYBRID (no Early User Authorization Result).
+    let freerdp = connect(
+        common::addr(&lab, &Scenario::FreeRdpNla),
+        "labuser",
+        "LabPass123!",
+        true,
+    )
+    .await;
+    assert!(freerdp.connected, "{freerdp:?}");
+}

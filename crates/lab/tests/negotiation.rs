@@ -21,6 +21,22 @@ fn fail(code: u32) -> String {
     )
 }
 
+/// xrdp 0.9: same source reference as Windows, flags 0x01 (LAB.md §1).
+fn xrdp_rsp(protocol: u32) -> String {
+    format!(
+        "030000130ed0000012340002010800{}",
+        common::hex(&protocol.to_le_bytes())
+    )
+}
+
+/// FreeRDP's servers: source reference 0, flags 0x03 (LAB.md §2).
+fn freerdp(ty: u8, flags: u8, value: u32) -> String {
+    format!(
+        "030000130ed00000000000{ty:02x}{flags:02x}0800{}",
+        common::hex(&value.to_le_bytes())
+    )
+}
+
 /// requestedProtocols 0 (RDP), 1 (SSL), 3 (SSL|HYBRID), 0xb (SSL|HYBRID|HYBRID_EX).
 const REQUESTS: [u32; 4] = [0, 1, 3, 0xb];
 
@@ -30,6 +46,13 @@ fn expected(scenario: &Scenario) -> [String; 4] {
         Scenario::TlsOnly => [fail(1), rsp(1), rsp(1), rsp(1)],
         Scenario::RdpOnly => [rsp(0), fail(2), fail(2), fail(2)],
         Scenario::CertNotOnServer => [fail(3), fail(3), fail(3), fail(3)],
+        Scenario::Xrdp => [xrdp_rsp(0), xrdp_rsp(1), xrdp_rsp(1), xrdp_rsp(1)],
+        Scenario::FreeRdpNla => [
+            freerdp(3, 0, 5),
+            freerdp(3, 0, 5),
+            freerdp(2, 3, 2),
+            freerdp(2, 3, 2),
+        ],
         _ => [rsp(0), rsp(1), rsp(2), rsp(8)],
     }
 }
@@ -54,7 +77,7 @@ fn every_scenario_answers_like_the_server_it_imitates() {
                 want,
                 "{scenario} answering requestedProtocols={requested:#x}"
             );
-            if want.starts_with("030000130ed0000012340003") {
+            if want[22..24] == *"03" {
                 // After RDP_NEG_FAILURE the server sends nothing more; a client that starts
                 // TLS anyway (sslscan) gets its bytes read and the connection closed.
                 stream.write_all(&[0x16, 0x03, 0x01, 0x00, 0x00]).unwrap();
@@ -81,6 +104,21 @@ fn the_bytes_match_the_windows_captures() {
     assert_eq!(
         common::hex(&reply),
         "030000130ed000001234000300080002000000"
+    );
+}
+
+#[test]
+fn xrdp_and_freerdp_answers_are_the_lab_md_bytes() {
+    let lab = common::lab(&[Scenario::Xrdp, Scenario::FreeRdpNla]);
+    let (reply, _) = common::x224(common::addr(&lab, &Scenario::Xrdp), 1);
+    assert_eq!(
+        common::hex(&reply),
+        "030000130ed000001234000201080001000000"
+    );
+    let (reply, _) = common::x224(common::addr(&lab, &Scenario::FreeRdpNla), 3);
+    assert_eq!(
+        common::hex(&reply),
+        "030000130ed000000000000203080002000000"
     );
 }
 
