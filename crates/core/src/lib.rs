@@ -13,6 +13,7 @@
 //! Invariant: `evidence` and `diagnose` do no I/O and never read the clock on their own; time
 //! comes in through [`diagnose::DiagnoseOptions`].
 
+pub mod cert;
 pub mod diagnose;
 pub mod evidence;
 pub mod offline;

@@ -3,8 +3,14 @@
 //! - [`shared_data`]: where the public fixtures (`../shared/data`: real .evtx logs and RDP
 //!   captures) are. They are not copied into the repository; tests that need them skip with a
 //!   clear message when they are absent.
-//! - Real servers (xrdp, FreeRDP shadow) started on loopback: see the `servers` module (added
-//!   with the integration tests).
+//! - [`servers`]: real RDP servers from Debian packages (xrdp, the FreeRDP shadow server under
+//!   Xvfb) started on loopback with a configuration per test, and stopped on drop.
+//! - [`certs`]: certificates with chosen names and dates for those servers.
+//! - [`listeners`]: misbehaving TCP endpoints (closed port, silent listener).
+
+pub mod certs;
+pub mod listeners;
+pub mod servers;
 
 use std::path::PathBuf;
 
@@ -41,4 +47,26 @@ pub fn shared_file(relative: &str) -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// Whether a program is on PATH.
+pub fn have(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// `true` when `program` is installed; otherwise prints a SKIP line naming the package. Tests
+/// that need a real server start with `if !testkit::require("xrdp", "xrdp") { return; }`.
+/// When `RDPDOCTOR_REQUIRE_SERVERS=1` (set by the README test command and CI) a missing program
+/// fails the test instead, so an install step that silently broke cannot pass as green.
+pub fn require(program: &str, package: &str) -> bool {
+    if have(program) {
+        return true;
+    }
+    if std::env::var("RDPDOCTOR_REQUIRE_SERVERS").as_deref() == Ok("1") {
+        panic!("{program} is required (Debian package {package}) but not installed");
+    }
+    eprintln!("SKIP: {program} not installed (apt-get install {package})");
+    false
 }

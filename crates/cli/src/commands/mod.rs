@@ -1,0 +1,17 @@
+//! One module per subcommand; each returns the process exit code.
+
+mod causes;
+mod check;
+mod diagnose;
+mod explain;
+
+use crate::args::{Cli, Command};
+
+pub async fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check(a) => check::run(a).await,
+        Command::Diagnose(a) => diagnose::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Causes(a) => causes::run(a),
+    }
+}

@@ -1,0 +1,197 @@
+//! The text report: the answer first (most likely cause, how sure, the evidence, the fix with
+//! exact commands), then the other findings, then what was checked and passed.
+
+use std::fmt::Write;
+
+use super::style::Style;
+use rdpdoctor_core::diagnose::Finding;
+use rdpdoctor_core::evidence::{Report, Stage, Verdict};
+use rdpdoctor_kb::{FixStep, Severity, Shell};
+
+pub fn text(r: &Report, st: Style) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} {}",
+        st.bold("rdpdoctor check"),
+        st.bold(&r.target.authority())
+    );
+    let _ = writeln!(o, "{}", verdict_line(r, st));
+    let _ = writeln!(o);
+    // Blockers and risks in full, the answer first; info findings in a short list after them.
+    let (problems, notes): (Vec<&Finding>, Vec<&Finding>) = r
+        .findings
+        .iter()
+        .partition(|f| f.severity != Severity::Info);
+    if let Some((first, rest)) = problems.split_first() {
+        let label = if first.severity == Severity::Blocker {
+            "Most likely cause"
+        } else {
+            "Main finding"
+        };
+        let _ = writeln!(o, "{}", st.bold(label));
+        finding(&mut o, first, st, true);
+        if !rest.is_empty() {
+            let _ = writeln!(o, "{}", st.bold("Other findings"));
+            for f in rest {
+                finding(&mut o, f, st, false);
+            }
+        }
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(o, "{}", st.bold("Good to know"));
+        for f in notes {
+            let _ = writeln!(
+                o,
+                "  {} {}  {}",
+                st.cyan("i"),
+                f.title,
+                st.dim(&format!("[{}]", f.cause))
+            );
+            let _ = writeln!(o, "    {}", f.summary);
+            let _ = writeln!(o, "    {} {}", st.dim("If it matters:"), f.fix.summary);
+        }
+        let _ = writeln!(o);
+    }
+    if !r.passed.is_empty() {
+        let _ = writeln!(o, "{}", st.bold("Checked and passed"));
+        for p in &r.passed {
+            let _ = writeln!(o, "  {} {:<12} {}", st.green("✔"), p.check, p.detail);
+        }
+        let _ = writeln!(o);
+    }
+    if !r.client_checklist.is_empty() {
+        let _ = writeln!(
+            o,
+            "{}",
+            st.bold("Every server-side check passed. Check the client side, in this order:")
+        );
+        for (i, c) in r.client_checklist.iter().enumerate() {
+            let _ = writeln!(o, "  {}. {c}", i + 1);
+        }
+        let _ = writeln!(o);
+    }
+    stages(&mut o, r, st);
+    for n in &r.evidence.notes {
+        let _ = writeln!(o, "{} {n}", st.dim("note:"));
+    }
+    o
+}
+
+fn verdict_line(r: &Report, st: Style) -> String {
+    let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
+    let (b, k) = (count(Severity::Blocker), count(Severity::Risk));
+    match r.verdict {
+        Verdict::Healthy => st.green("HEALTHY: every check passed"),
+        Verdict::Problems => st.red(&format!(
+            "PROBLEMS FOUND: {b} blocker{}, {k} risk{}",
+            if b == 1 { "" } else { "s" },
+            if k == 1 { "" } else { "s" }
+        )),
+        Verdict::CouldNotCheck => {
+            let why = r
+                .evidence
+                .first_failure()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "no evidence".into());
+            st.yellow(&format!("COULD NOT CHECK: {why}"))
+        }
+    }
+}
+
+fn badge(f: &Finding, st: Style) -> String {
+    let sev = match f.severity {
+        Severity::Blocker => st.red("blocker"),
+        Severity::Risk => st.yellow("risk"),
+        Severity::Info => st.cyan("info"),
+    };
+    format!(
+        "[{sev} · {} confidence · {}]",
+        f.confidence.as_str(),
+        f.cause
+    )
+}
+
+fn finding(o: &mut String, f: &Finding, st: Style, full: bool) {
+    let _ = writeln!(o, "  {}  {}", st.bold(&f.title), badge(f, st));
+    let _ = writeln!(o, "  {}", f.summary);
+    if !f.evidence.is_empty() {
+        let _ = writeln!(o, "  {}", st.dim("Evidence:"));
+        for e in &f.evidence {
+            let _ = writeln!(o, "    - {e}");
+        }
+    }
+    let _ = writeln!(o, "  {} {}", st.bold("Fix:"), f.fix.summary);
+    steps(o, &f.fix.steps, st);
+    if full {
+        if !f.fix.verify.is_empty() {
+            let _ = writeln!(o, "  {}", st.bold("Verify:"));
+            steps(o, &f.fix.verify, st);
+        }
+        if let Some(u) = &f.fix.undo {
+            let _ = writeln!(o, "  {} {u}", st.bold("Undo:"));
+        }
+    }
+    if !f.related.is_empty() {
+        let _ = writeln!(o, "  {}", st.dim("Part of the same problem:"));
+        for r in &f.related {
+            let _ = writeln!(o, "    - {} ({}): {}", r.title, r.cause, r.summary);
+        }
+    }
+    let _ = writeln!(o);
+}
+
+fn steps(o: &mut String, steps: &[FixStep], st: Style) {
+    for (i, s) in steps.iter().enumerate() {
+        let _ = writeln!(o, "    {}. {}", i + 1, s.text);
+        for c in &s.commands {
+            let _ = writeln!(
+                o,
+                "         {}{}",
+                st.dim(prompt(c.shell)),
+                st.cyan(&c.text)
+            );
+        }
+    }
+}
+
+/// How a command is introduced, so the admin knows where to type it.
+pub fn prompt(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Powershell | Shell::AzurePowershell => "PS> ",
+        Shell::Cmd => "C:\\> ",
+        Shell::Registry => "Registry: ",
+        Shell::GroupPolicy => "Group Policy: ",
+        Shell::Gui => "",
+        Shell::AzureCli | Shell::Bash => "$ ",
+    }
+}
+
+fn stages(o: &mut String, r: &Report, st: Style) {
+    let ev = &r.evidence;
+    let mut parts = Vec::new();
+    let mut add = |name: &str, status: String| parts.push(format!("{name} {status}"));
+    add("dns", stage_status(&ev.dns, st));
+    add("tcp", stage_status(&ev.tcp, st));
+    add("negotiation", stage_status(&ev.negotiation, st));
+    add("tls", stage_status(&ev.tls, st));
+    add("credssp", stage_status(&ev.credssp, st));
+    if !ev.auth.is_skipped() {
+        add("auth", stage_status(&ev.auth, st));
+    }
+    let _ = writeln!(
+        o,
+        "{} {}  ({:.0} ms)",
+        st.dim("Stages:"),
+        parts.join(" · "),
+        r.duration_ms
+    );
+}
+
+fn stage_status<T>(s: &Stage<T>, st: Style) -> String {
+    match s {
+        Stage::Ok { elapsed_ms, .. } => st.green(&format!("ok {elapsed_ms:.1} ms")),
+        Stage::Failed { error, .. } => st.red(&format!("failed ({})", error.kind)),
+        Stage::Skipped { .. } => st.dim("skipped"),
+    }
+}
