@@ -66,12 +66,20 @@ fn slow_sends_one_byte_per_interval() {
 #[test]
 fn reset_resets_right_after_accept() {
     let lab = common::lab(&[Scenario::Reset]);
-    let mut s = common::connect(common::addr(&lab, &Scenario::Reset));
-    std::thread::sleep(Duration::from_millis(100));
-    let _ = s.write_all(&common::connection_request(3));
+    let addr = common::addr(&lab, &Scenario::Reset);
+    // A client that sends its Connection Request at once is reset when it arrives.
+    let mut s = common::connect(addr);
+    s.write_all(&common::connection_request(3)).unwrap();
     let (got, end) = common::read_to_end(&mut s);
     assert!(got.is_empty());
     assert_eq!(end.unwrap_err().kind(), ErrorKind::ConnectionReset);
+    // A client that waits is reset anyway, 100 ms after the accept.
+    let mut s = common::connect(addr);
+    let start = Instant::now();
+    let (got, end) = common::read_to_end(&mut s);
+    assert!(got.is_empty());
+    assert_eq!(end.unwrap_err().kind(), ErrorKind::ConnectionReset);
+    assert!(start.elapsed() < Duration::from_secs(2));
 }
 
 #[test]
