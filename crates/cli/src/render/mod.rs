@@ -3,7 +3,7 @@
 
 mod markdown;
 mod path;
-mod style;
+pub mod style;
 mod text;
 
 pub use markdown::markdown;
@@ -28,8 +28,13 @@ pub fn print(report: &Report, format: Format) {
         Format::Json => json(report) + "\n",
         Format::Markdown => markdown(report),
     };
+    write_stdout(&out);
+}
+
+/// Write text to stdout through anstream (colour stripped when stdout is not a terminal).
+pub fn write_stdout(text: &str) {
     let mut stdout = anstream::stdout();
-    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
 }
 
