@@ -1,5 +1,6 @@
-//! The path measurement on loopback: the UDP probe against the RDPEUDP responder and a silent
-//! port, and a healthy path that must never produce a network finding.
+//! The path measurement on loopback against the lab (whose Windows-like scenarios answer
+//! MS-RDPEUDP on their port): the UDP probe answered and silent, and a healthy path that must
+//! never produce a network finding.
 
 mod common;
 
@@ -10,13 +11,27 @@ use rdpdoctor_core::evidence::Stage;
 use rdpdoctor_core::probe::path::{self, PathMode, PathOptions};
 use rdpdoctor_core::probe::tls::TrustAnchors;
 use rdpdoctor_core::probe::{ProbeOptions, Prober};
-use rdpdoctor_testkit::endpoint::{Endpoint, Udp};
+use rdpdoctor_lab::{Lab, LabConfig, LabUdp, Scenario};
 use std::time::{Duration, Instant};
 
+fn healthy_lab(udp: LabUdp) -> (Lab, String) {
+    let lab = Lab::start(
+        &[Scenario::Healthy],
+        LabConfig {
+            udp,
+            ..LabConfig::default()
+        },
+    )
+    .expect("lab");
+    let e = lab.endpoint("healthy").expect("healthy endpoint").clone();
+    assert_eq!(e.udp, Some(e.addr), "UDP beside TCP");
+    (lab, e.addr.to_string())
+}
+
 #[test]
-fn the_udp_probe_against_the_responder_reports_version_and_mtu() {
-    let ep = Endpoint::start();
-    let (run, v) = check_json(&ep.addr.to_string(), &["--path", "--samples", "20"]);
+fn the_udp_probe_against_the_lab_responder_reports_version_and_mtu() {
+    let (_lab, target) = healthy_lab(LabUdp::Answer);
+    let (run, v) = check_json(&target, &["--path", "--samples", "20"]);
     let udp = &v["evidence"]["udp"];
     assert_eq!(udp["status"], "ok", "{udp}");
     assert_eq!(udp["answered"], true, "{udp}");
@@ -45,8 +60,8 @@ fn the_udp_probe_against_the_responder_reports_version_and_mtu() {
 
 #[test]
 fn a_silent_udp_port_is_no_answer_and_udp_unavailable_at_low_confidence() {
-    let ep = Endpoint::start_with(Udp::Silent);
-    let (run, v) = check_json(&ep.addr.to_string(), &["--path", "--samples", "10"]);
+    let (_lab, target) = healthy_lab(LabUdp::Silent);
+    let (run, v) = check_json(&target, &["--path", "--samples", "10"]);
     let udp = &v["evidence"]["udp"];
     assert_eq!(udp["answered"], false, "{udp}");
     assert_eq!(udp["outcome"], "no_answer");
@@ -76,12 +91,12 @@ fn a_silent_udp_port_is_no_answer_and_udp_unavailable_at_low_confidence() {
 
 /// Fifty measurements of a healthy loopback path: no `network-loss`, `mtu-blackhole` or
 /// `udp-unavailable`. Each measurement is the full path stage at its default sample count
-/// (100 handshakes, 20 UDP handshakes, both MTU directions); only the pacing is shortened,
-/// which the endpoint's normal listen backlog allows.
+/// (100 handshakes, each waiting for its X.224 answer, 20 UDP handshakes, both MTU
+/// directions); only the pacing is shortened, which loopback allows.
 #[test]
 fn a_healthy_loopback_path_reports_no_network_findings_over_50_runs() {
-    let ep = Endpoint::start();
-    let target = Target::parse(&ep.addr.to_string()).unwrap();
+    let (_lab, target) = healthy_lab(LabUdp::Answer);
+    let target = Target::parse(&target).unwrap();
     let mut path = PathOptions {
         mode: PathMode::On,
         ..Default::default()

@@ -22,6 +22,7 @@ use crate::error::LabError;
 use crate::identity::{LabCredentials, ServerIdentity};
 use crate::scenario::Scenario;
 use crate::server::{self, EndpointContext, Shared};
+use crate::udp::{self, LabUdp};
 
 /// Where and as whom a lab listens.
 #[derive(Clone, Debug)]
@@ -35,6 +36,8 @@ pub struct LabConfig {
     pub credentials: LabCredentials,
     /// The Windows host the lab imitates.
     pub identity: ServerIdentity,
+    /// What the UDP port beside each Windows-like scenario does (MS-RDPEUDP).
+    pub udp: LabUdp,
 }
 
 impl Default for LabConfig {
@@ -44,6 +47,7 @@ impl Default for LabConfig {
             base_port: None,
             credentials: LabCredentials::default(),
             identity: ServerIdentity::default(),
+            udp: LabUdp::default(),
         }
     }
 }
@@ -54,8 +58,8 @@ pub struct Endpoint {
     pub scenario: Scenario,
     /// The TCP address to connect to.
     pub addr: SocketAddr,
-    /// The MS-RDPEUDP address of the same scenario. Always `None` until the UDP SYN responder
-    /// exists (see the `udp` module).
+    /// The MS-RDPEUDP address of the same scenario (same port number as TCP), when it has one
+    /// (see [`crate::udp`]).
     pub udp: Option<SocketAddr>,
 }
 
@@ -99,6 +103,8 @@ impl Lab {
         });
         let mut certs = CertFactory::new(Arc::new(config.identity.clone()))?;
         let mut listeners = Vec::new();
+        let mut udp_sockets = Vec::new();
+        let udp_mode = config.udp;
         let mut endpoints = Vec::new();
         for (scenario, addr) in placements {
             let listener =
@@ -112,11 +118,23 @@ impl Lab {
             let tls = server::cert_profile(&scenario)
                 .map(|profile| certs.material(profile, local.ip()))
                 .transpose()?;
+            // UDP on the same port number, like Windows; a port another process holds on UDP
+            // only costs this endpoint its UDP side.
+            let udp_socket = (config.udp != LabUdp::Off && udp::answers(&scenario))
+                .then(|| std::net::UdpSocket::bind(local))
+                .and_then(|r| {
+                    r.map_err(|e| warn!(%local, error = %e, "no UDP beside this endpoint"))
+                        .ok()
+                })
+                .filter(|s| s.set_nonblocking(true).is_ok());
             endpoints.push(Endpoint {
                 scenario: scenario.clone(),
                 addr: local,
-                udp: None,
+                udp: udp_socket.as_ref().and(Some(local)),
             });
+            if let Some(s) = udp_socket {
+                udp_sockets.push(s);
+            }
             listeners.push((
                 listener,
                 EndpointContext {
@@ -137,6 +155,14 @@ impl Lab {
             .spawn(move || {
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&runtime, async move {
+                    for socket in udp_sockets {
+                        match tokio::net::UdpSocket::from_std(socket) {
+                            Ok(socket) => {
+                                tokio::task::spawn_local(udp::serve(socket, udp_mode));
+                            }
+                            Err(e) => warn!(error = %e, "lab UDP socket lost"),
+                        }
+                    }
                     for (listener, ctx) in listeners {
                         match TcpListener::from_std(listener) {
                             Ok(listener) => {

@@ -28,7 +28,7 @@
 //! - `session`: the connection sequence (ironrdp-acceptor) and its fault points.
 //! - `faults`: silence, slowness, resets, HTTP.
 //! - [`hostile`]: malformed and malicious answers.
-//! - `udp`: where the MS-RDPEUDP responder will go.
+//! - [`udp`]: the MS-RDPEUDP SYN responder (answers like Windows, or stays silent).
 //! - `lab`/`server`: listeners, the runtime thread, one connection.
 
 mod certs;
@@ -45,7 +45,7 @@ mod ntlm;
 pub mod scenario;
 mod server;
 mod session;
-mod udp;
+pub mod udp;
 
 pub use certs::{CertProfile, WRONG_NAME};
 pub use credssp::STATUS_LOGON_FAILURE;
@@ -54,3 +54,4 @@ pub use hostile::Hostile;
 pub use identity::{LabCredentials, OsVersion, ServerIdentity};
 pub use lab::{Endpoint, Lab, LabConfig};
 pub use scenario::{DEFAULT_REDIRECT_TARGET, ExpectedFailure, Scenario, UnknownScenario};
+pub use udp::LabUdp;

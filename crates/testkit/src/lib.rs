@@ -7,17 +7,12 @@
 //!   Xvfb) started on loopback with a configuration per test, and stopped on drop.
 //! - [`certs`]: certificates with chosen names and dates for those servers.
 //! - [`listeners`]: misbehaving TCP endpoints (closed port, silent listener).
-//! - [`endpoint`]: an in-process RDP endpoint (X.224, TLS, RDPEUDP) with a normal listen
-//!   backlog, for measurements that must not be disturbed by a real server's quirks.
-//! - [`rdpeudp`]: an MS-RDPEUDP SYN responder that answers like Windows.
 //! - [`netns`]: client and server network namespaces joined by a veth pair, fault injection
 //!   with iptables, an NFQUEUE delayer.
 
 pub mod certs;
-pub mod endpoint;
 pub mod listeners;
 pub mod netns;
-pub mod rdpeudp;
 pub mod servers;
 
 use std::path::PathBuf;

@@ -1,10 +1,10 @@
-//! A server namespace running xrdp on 3389 (TCP) and the RDPEUDP responder (UDP 3389), a
-//! client namespace running rdpdoctor, a veth pair between them.
+//! A server namespace running xrdp on 3389 (TCP) and the lab's RDPEUDP responder (UDP 3389),
+//! a client namespace running rdpdoctor, a veth pair between them.
 #![allow(dead_code)]
 
 use crate::common::Run;
+use rdpdoctor_lab::udp::Responder;
 use rdpdoctor_testkit::netns::{Netns, NetnsPair};
-use rdpdoctor_testkit::rdpeudp::Responder;
 use rdpdoctor_testkit::servers::{self, Server, XrdpConfig};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Instant;
@@ -34,7 +34,7 @@ impl Lab {
             .expect("UDP 3389 inside the namespace");
         Some(Lab {
             xrdp,
-            udp: Some(Responder::on(socket)),
+            udp: Some(Responder::on(socket).expect("UDP responder")),
             pair,
         })
     }
