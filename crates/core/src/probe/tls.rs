@@ -219,7 +219,7 @@ pub fn with_legacy_answer(
             .flight
             .server_hello
             .as_ref()
-            .is_some_and(|sh| legacy_answer_explains(sh));
+            .is_some_and(legacy_answer_explains);
     if let (Some(sh), true) = (&legacy.flight.server_hello, explains) {
         partial.version = legacy.version_name();
         partial.cipher_suite = Some(suite_name(sh.cipher_suite));
