@@ -21,6 +21,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Re-run the diagnosis on saved evidence (from --save or --format json)
     Diagnose(DiagnoseArgs),
+    /// Offline evidence only: event logs, registry exports and hives, certificates, .rdp files,
+    /// folders of them and collect.ps1 zips
+    Analyze(AnalyzeArgs),
     /// Decode an error: `explain 0x904 0x7`, ERRINFO names, NTSTATUS, `event:1058`
     Explain(ExplainArgs),
     /// List the causes rdpdoctor knows (or show one: `causes cert-expired`)
@@ -104,8 +107,12 @@ pub struct OutputArgs {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// HOST, HOST:PORT or [IPv6]:PORT
+    /// HOST, HOST:PORT, [IPv6]:PORT, or a .rdp file (checked with the file's address and settings)
     pub target: String,
+    /// Server evidence to merge into the check (event logs, .reg, hives, certificates, a
+    /// collect.ps1 zip), matched to the server by name
+    #[arg(long = "evidence", value_name = "PATH", num_args = 1..)]
+    pub evidence: Vec<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Also write the evidence document (JSON) to FILE, for `rdpdoctor diagnose` or a ticket
@@ -120,6 +127,36 @@ pub struct CheckArgs {
     /// Send `Cookie: mstshash=NAME` in the X.224 request (some load balancers route on it)
     #[arg(long, value_name = "NAME")]
     pub cookie: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Files, folders (read recursively) or zips
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Only this computer (when the files hold several)
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Ignore events before this time (RFC 3339, e.g. 2026-11-20T09:00:00Z)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Ignore events after this time (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Show the timeline around this time ("what happened at 09:14"), RFC 3339
+    #[arg(long, value_name = "TIME")]
+    pub around: Option<chrono::DateTime<chrono::Utc>>,
+    /// Minutes either side of --around
+    #[arg(long, default_value_t = 10, value_name = "MINUTES")]
+    pub window: i64,
+    /// Only failures and warnings in the timeline
+    #[arg(long)]
+    pub problems_only: bool,
+    /// Timeline lines in the text report (the newest are kept)
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub timeline_lines: usize,
 }
 
 #[derive(Args, Debug)]
