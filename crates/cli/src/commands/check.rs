@@ -83,7 +83,6 @@ fn resolve_target(
     target.input = arg.to_string();
     let client = rdpdoctor_core::evidence::ClientEvidence {
         rdp_files: vec![file],
-        ..Default::default()
     };
     Ok((target, Some(client)))
 }
