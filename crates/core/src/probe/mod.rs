@@ -9,12 +9,14 @@
 //! is returned whole, with the later stages marked skipped and why.
 
 pub mod dns;
+pub mod gate;
 pub mod io;
 pub mod negotiate;
 pub mod tcp;
 pub mod tls;
 
 use chrono::Utc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::Target;
@@ -63,6 +65,8 @@ pub struct ProbeOptions {
     pub cookie: Option<String>,
     /// Also ask for RDSTLS / RDSAAD on servers that speak HYBRID_EX.
     pub extended_negotiation: bool,
+    /// Awaited before every TCP connection the probe opens (`scan --rate`); `None` for `check`.
+    pub connect_gate: Option<Arc<dyn gate::ConnectGate>>,
 }
 
 /// A probe with its shared, expensive parts (resolver, trust store) built once: create one and
@@ -118,7 +122,8 @@ impl Prober {
         };
 
         // tcp
-        let (tcp_stage, stream) = tcp::connect(&addresses, target.port, t.connect).await;
+        let gate = self.options.connect_gate.as_deref();
+        let (tcp_stage, stream) = tcp::connect(&addresses, target.port, t.connect, gate).await;
         let address = tcp_stage.value().and_then(|c| c.address);
         ev.tcp = tcp_stage;
         let (Some(mut stream), Some(address)) = (stream, address) else {
@@ -132,6 +137,7 @@ impl Prober {
             deadline: t.negotiate,
             connect_deadline: t.connect,
             extended: self.options.extended_negotiation,
+            connect_gate: self.options.connect_gate.clone(),
         };
         let mut leftover = Vec::new();
         let first = negotiate::exchange(
