@@ -2,6 +2,7 @@
 
 mod check;
 mod diagnose;
+mod scan;
 
 use crate::args::{Cli, Command};
 
@@ -9,5 +10,6 @@ pub async fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(a) => check::run(a).await,
         Command::Diagnose(a) => diagnose::run(a),
+        Command::Scan(a) => scan::run(a).await,
     }
 }

@@ -52,6 +52,42 @@ pub struct VerdictCounts {
     pub could_not_check: u64,
 }
 
+/// A server in a list, ordered the way an admin reads addresses: IPv4 before IPv6 before
+/// names, numerically (10.0.0.9 before 10.0.0.10), then by port. Serialised as the target as
+/// given.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ListedServer {
+    order: (Option<std::net::IpAddr>, String, u16),
+    pub input: String,
+}
+
+impl ListedServer {
+    pub fn new(target: &crate::Target) -> ListedServer {
+        let ip = target.ip().map(|i| i.to_canonical());
+        ListedServer {
+            // `None` sorts first, so names would lead: put them after every address instead.
+            order: (
+                ip.or(Some(std::net::IpAddr::V6(std::net::Ipv6Addr::from(
+                    u128::MAX,
+                )))),
+                if ip.is_some() {
+                    String::new()
+                } else {
+                    target.host.to_ascii_lowercase()
+                },
+                target.port,
+            ),
+            input: target.input.clone(),
+        }
+    }
+}
+
+impl Serialize for ListedServer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.input)
+    }
+}
+
 /// One cause across the fleet.
 #[derive(Clone, Debug, Serialize)]
 pub struct CauseTally {
@@ -60,8 +96,8 @@ pub struct CauseTally {
     pub severity: Severity,
     /// Servers with this finding.
     pub count: u64,
-    /// The first of them in sort order (up to the list limit).
-    pub servers: Bounded<String>,
+    /// The first of them in address order (up to the list limit).
+    pub servers: Bounded<ListedServer>,
     /// Servers not listed.
     pub more: u64,
 }
@@ -252,7 +288,7 @@ impl FleetSummary {
                 });
             tally.count += 1;
             tally.severity = tally.severity.min(f.severity);
-            tally.servers.insert(report.target.input.clone());
+            tally.servers.insert(ListedServer::new(&report.target));
             tally.more = tally.servers.more();
         }
     }
@@ -496,10 +532,8 @@ pub(crate) mod tests {
 
         let closed = &s.causes["port-closed"];
         assert_eq!(closed.count, 5);
-        assert_eq!(
-            closed.servers.iter().collect::<Vec<_>>(),
-            ["10.0.0.1", "10.0.0.2"]
-        );
+        let listed: Vec<&str> = closed.servers.iter().map(|l| l.input.as_str()).collect();
+        assert_eq!(listed, ["10.0.0.1", "10.0.0.2"]);
         assert_eq!(closed.more, 3, "the list is bounded, the count is not");
         assert_eq!(s.causes["cert-expired"].count, 1);
         assert_eq!(
@@ -572,6 +606,37 @@ pub(crate) mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(rows(&a), rows(&b));
+    }
+
+    #[test]
+    fn servers_are_listed_in_address_order() {
+        let mut s = FleetSummary::new(now(), 10, 10);
+        for t in [
+            "b.example",
+            "10.0.0.10",
+            "[::1]:3389",
+            "10.0.0.9:3390",
+            "10.0.0.9",
+            "a.example",
+        ] {
+            s.add(&closed(t));
+        }
+        let listed: Vec<&str> = s.causes["port-closed"]
+            .servers
+            .iter()
+            .map(|l| l.input.as_str())
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "10.0.0.9",
+                "10.0.0.9:3390",
+                "10.0.0.10",
+                "[::1]:3389",
+                "a.example",
+                "b.example"
+            ]
+        );
     }
 
     #[test]
