@@ -114,16 +114,18 @@ impl Plan {
             .filter(move |t| matches!(self.admit(t, &done, &mut seen), Admission::Check))
     }
 
+    /// A target listed twice is a duplicate the second time even when it is already done, so
+    /// "already done" counts targets, not lines.
     fn admit(&self, t: &Target, done: &KeySet, seen: &mut KeySet) -> Admission {
         let key = TargetKey::of(t);
         if self.exclusions.excludes(t) {
             Admission::Excluded
+        } else if !seen.insert(key.clone()) {
+            Admission::Duplicate
         } else if done.contains(&key) {
             Admission::Done
-        } else if seen.insert(key) {
-            Admission::Check
         } else {
-            Admission::Duplicate
+            Admission::Check
         }
     }
 }
@@ -177,6 +179,7 @@ mod tests {
         );
         let mut done = KeySet::new();
         done.insert(TargetKey::new("10.0.0.0", 3389));
+        done.insert(TargetKey::new("10.0.0.3", 3389));
         let s = p.survey(&done).unwrap();
         assert_eq!(
             s,
@@ -184,8 +187,8 @@ mod tests {
                 listed: 13,
                 duplicates: 3,
                 excluded: 2,
-                already_done: 1,
-                to_check: 7,
+                already_done: 2,
+                to_check: 6,
             }
         );
         let got: Vec<String> = p.targets(done).map(|t| t.input).collect();
@@ -194,7 +197,6 @@ mod tests {
             [
                 "10.0.0.1",
                 "10.0.0.2",
-                "10.0.0.3",
                 "10.0.0.4",
                 "10.0.0.5",
                 "10.0.0.3:3390",
