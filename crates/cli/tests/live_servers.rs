@@ -187,3 +187,67 @@ fn a_listener_that_never_answers_ends_within_the_deadline() {
     assert!(run.elapsed.as_secs_f64() < 5.0, "took {:?}", run.elapsed);
     assert_eq!(run.code, 1);
 }
+
+#[test]
+fn xrdp_speaking_only_tls_1_0_still_shows_its_certificate_and_is_a_version_mismatch() {
+    if !require("xrdp", "xrdp") {
+        return;
+    }
+    let server = servers::xrdp(
+        XrdpConfig::new("tls")
+            .protocols("TLSv1")
+            .ciphers("AES128-SHA:@SECLEVEL=0"),
+    );
+    let (run, r) = check_json(&server.target(), &[]);
+    let tls = &r["evidence"]["tls"];
+    assert_eq!(
+        tls["status"],
+        "ok",
+        "{}",
+        serde_json::to_string_pretty(tls).unwrap_or_default()
+    );
+    assert_eq!(tls["version"], "TLSv1.0");
+    assert_eq!(tls["cipher_suite"], "TLS_RSA_WITH_AES_128_CBC_SHA");
+    assert_eq!(tls["client"], "legacy_hello");
+    assert_eq!(tls["modern_handshake_ok"], false);
+    assert_eq!(
+        r["evidence"]["certificate"]["common_name"], "localhost",
+        "the certificate is read from the plaintext handshake"
+    );
+    assert_eq!(finding(&r, "tls-version-mismatch")["severity"], "blocker");
+    assert!(!causes(&r).contains(&"tls-handshake-broken".to_string()));
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn xrdp_that_cannot_load_its_small_key_breaks_the_tls_handshake() {
+    if !require("xrdp", "xrdp") {
+        return;
+    }
+    let mut spec = CertSpec::valid("localhost");
+    spec.rsa_bits = 1024;
+    let server = servers::xrdp(XrdpConfig::new("tls").cert(spec));
+    let (run, r) = check_json(&server.target(), &[]);
+    let tls = &r["evidence"]["tls"];
+    assert_eq!(
+        tls["status"],
+        "failed",
+        "{}",
+        serde_json::to_string_pretty(tls).unwrap_or_default()
+    );
+    assert_eq!(
+        strings(&r["evidence"]["negotiation"]["supported"]),
+        ["ssl"],
+        "negotiation is kept"
+    );
+    let f = finding(&r, "tls-handshake-broken");
+    assert_eq!(f["severity"], "blocker");
+    assert!(
+        tls["error"]["seen"]["head_hex"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("0300"),
+        "xrdp answers in plaintext: {tls}"
+    );
+    assert_eq!(run.code, 1);
+}

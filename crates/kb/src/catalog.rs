@@ -40,6 +40,42 @@ pub enum Category {
     Client,
 }
 
+impl Category {
+    /// Every category, in catalog order.
+    pub const ALL: [Category; 6] = [
+        Category::Reachability,
+        Category::Negotiation,
+        Category::Certificate,
+        Category::Authentication,
+        Category::ServerEvidence,
+        Category::Client,
+    ];
+
+    /// The JSON spelling (`server-evidence`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Reachability => "reachability",
+            Category::Negotiation => "negotiation",
+            Category::Certificate => "certificate",
+            Category::Authentication => "authentication",
+            Category::ServerEvidence => "server-evidence",
+            Category::Client => "client",
+        }
+    }
+
+    /// A heading for reports and `rdpdoctor causes`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Reachability => "Reaching the server",
+            Category::Negotiation => "Security negotiation and TLS",
+            Category::Certificate => "Certificate",
+            Category::Authentication => "Authentication and the session",
+            Category::ServerEvidence => "Server evidence (event logs, registry)",
+            Category::Client => "Client side",
+        }
+    }
+}
+
 /// The environments a cause and its fix apply to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -49,6 +85,19 @@ pub enum Environment {
     WindowsClientHost,
     RdGateway,
     Vpn,
+}
+
+impl Environment {
+    /// The JSON spelling (`azure-vm`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::OnPremises => "on-premises",
+            Environment::AzureVm => "azure-vm",
+            Environment::WindowsClientHost => "windows-client-host",
+            Environment::RdGateway => "rd-gateway",
+            Environment::Vpn => "vpn",
+        }
+    }
 }
 
 /// What evidence can reveal a cause. Rules exist for `live`; the others need files from the
@@ -66,6 +115,18 @@ pub enum Detection {
     Client,
 }
 
+impl Detection {
+    /// The JSON spelling (`authenticated`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detection::Live => "live",
+            Detection::Authenticated => "authenticated",
+            Detection::Offline => "offline",
+            Detection::Client => "client",
+        }
+    }
+}
+
 /// The shell or tool a command is written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -78,6 +139,36 @@ pub enum Shell {
     AzureCli,
     AzurePowershell,
     Bash,
+}
+
+impl Shell {
+    /// The JSON spelling (`group-policy`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shell::Powershell => "powershell",
+            Shell::Cmd => "cmd",
+            Shell::Registry => "registry",
+            Shell::GroupPolicy => "group-policy",
+            Shell::Gui => "gui",
+            Shell::AzureCli => "azure-cli",
+            Shell::AzurePowershell => "azure-powershell",
+            Shell::Bash => "bash",
+        }
+    }
+
+    /// A short label to print before a command (`PS>`, `cmd>`, `GPO:`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Shell::Powershell => "PS>",
+            Shell::Cmd => "cmd>",
+            Shell::Registry => "Registry:",
+            Shell::GroupPolicy => "Group Policy:",
+            Shell::Gui => "GUI:",
+            Shell::AzureCli => "az>",
+            Shell::AzurePowershell => "Az PS>",
+            Shell::Bash => "$",
+        }
+    }
 }
 
 /// One exact command or setting path.
@@ -130,11 +221,81 @@ pub struct Cause {
     pub fix: FixRecipe,
     #[serde(default)]
     pub references: Vec<String>,
+    /// What rdpdoctor looks at to recognise the cause, in one line.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub signals: String,
+    /// How to test for the cause with rdpdoctor (`{host}`/`{port}` placeholders).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CauseCheck>,
+}
+
+/// One way to test for a cause with rdpdoctor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CauseCheck {
+    /// The rdpdoctor command line, e.g. `rdpdoctor check {host}:{port} --deep`.
+    pub command: String,
+    /// What that command shows for this cause.
+    pub note: String,
+}
+
+/// One client-side triage step, shown when every server-side check passed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecklistItem {
+    /// What to check and why, in one or two sentences.
+    pub text: String,
+    /// The cause this step rules in or out, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<Command>,
+}
+
+impl ChecklistItem {
+    /// The step as one line, commands appended (`text (cmd: ...; ...)`).
+    pub fn to_line(&self) -> String {
+        if self.commands.is_empty() {
+            return self.text.clone();
+        }
+        let cmds: Vec<&str> = self.commands.iter().map(|c| c.text.as_str()).collect();
+        format!("{} [{}]", self.text, cmds.join(" ; "))
+    }
+}
+
+/// The placeholders fix texts may use. `{host}` and `{port}` are always filled in by the
+/// diagnosis; the others only by the rules that know them.
+pub const PLACEHOLDERS: &[&str] = &[
+    "host",
+    "port",
+    "thumbprint",
+    "not_after",
+    "days",
+    "versions",
+    "suites",
+    "code",
+    "user",
+    "address",
+];
+
+/// Replace `{name}` placeholders with the given values; placeholders without a value are left
+/// as they are, so no text is ever lost.
+pub fn fill_placeholders(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CatalogFile {
     cause: Vec<Cause>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChecklistFile {
+    step: Vec<ChecklistItem>,
 }
 
 static CATALOG: LazyLock<Vec<Cause>> = LazyLock::new(|| {
@@ -142,6 +303,23 @@ static CATALOG: LazyLock<Vec<Cause>> = LazyLock::new(|| {
         .expect("data/causes.toml is validated by the kb tests");
     file.cause
 });
+
+static CHECKLIST: LazyLock<Vec<ChecklistItem>> = LazyLock::new(|| {
+    let file: ChecklistFile = toml::from_str(include_str!("../data/client_checklist.toml"))
+        .expect("data/client_checklist.toml is validated by the kb tests");
+    file.step
+});
+
+/// The client-side triage steps, in the order the field checks them. Shown when every
+/// server-side check passed, so that the admin knows the problem is on their side of the wire.
+pub fn client_checklist() -> &'static [ChecklistItem] {
+    &CHECKLIST
+}
+
+/// Every cause of one category, in catalog order.
+pub fn causes_in(category: Category) -> impl Iterator<Item = &'static Cause> {
+    CATALOG.iter().filter(move |c| c.category == category)
+}
 
 /// Every cause in catalog order (the order of `CAUSES.md`).
 pub fn causes() -> &'static [Cause] {

@@ -2,17 +2,22 @@
 //!
 //! Two halves, both compiled into the binary and validated by tests:
 //! - the **cause catalog** ([`catalog`]): one entry per stable cause id from `CAUSES.md`, with the
-//!   explanation and the fix as numbered steps with exact commands;
+//!   explanation and the fix as numbered steps with exact commands, plus the client-side
+//!   checklist shown when every server-side check passes;
 //! - the **code tables** ([`codes`]): disconnect reasons, Set Error Info codes, RDP_NEG failure
-//!   codes, NTSTATUS values, TLS alerts and event IDs, with [`explain`] to look any of them up.
+//!   codes, NTSTATUS / HRESULT values, TLS alerts and event IDs, with [`explain()`] to look any of
+//!   them up.
 //!
 //! No I/O: the data is embedded with `include_str!` and parsed once.
 
 pub mod catalog;
 pub mod codes;
 pub mod explain;
+pub mod render;
 
 pub use catalog::{
-    Category, Cause, Command, Detection, Environment, FixRecipe, FixStep, Severity, Shell, cause,
-    causes,
+    Category, Cause, CauseCheck, ChecklistItem, Command, Detection, Environment, FixRecipe,
+    FixStep, Severity, Shell, cause, causes, client_checklist,
 };
+pub use codes::{CodeEntry, CodeTable};
+pub use explain::{Explanation, explain};

@@ -101,6 +101,9 @@ fn rsa_key_pem(bits: u32) -> String {
 
 /// Write a self-signed certificate for `spec` into `dir` as `NAME.pem` / `NAME.key`.
 pub fn write(dir: &Path, name: &str, spec: &CertSpec) -> CertFiles {
+    if spec.rsa_bits < 2048 {
+        return write_weak(dir, name, spec);
+    }
     let key_pem = rsa_key_pem(spec.rsa_bits);
     let key = rcgen::KeyPair::from_pem(&key_pem).expect("openssl produced a usable RSA key");
     let mut params =
@@ -130,4 +133,55 @@ pub fn write(dir: &Path, name: &str, spec: &CertSpec) -> CertFiles {
     std::fs::write(&files.cert, &cert_pem).expect("write cert");
     std::fs::write(&files.key, &key_pem).expect("write key");
     files
+}
+
+/// Keys under 2048 bits: ring refuses to sign with them, so `openssl req -x509` makes the
+/// certificate (SHA-1 signed, valid from now for the spec's remaining days).
+fn write_weak(dir: &Path, name: &str, spec: &CertSpec) -> CertFiles {
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}.key"));
+    let days = (spec.not_after - OffsetDateTime::now_utc())
+        .whole_days()
+        .max(1)
+        .to_string();
+    let san: Vec<String> = spec
+        .dns_names
+        .iter()
+        .map(|d| format!("DNS:{d}"))
+        .chain(spec.ips.iter().map(|i| format!("IP:{i}")))
+        .collect();
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            &format!("rsa:{}", spec.rsa_bits),
+            "-nodes",
+            "-sha1",
+            "-days",
+            &days,
+        ])
+        .args([
+            "-subj",
+            &format!("/CN={}", spec.common_name),
+            "-addext",
+            &format!("subjectAltName={}", san.join(",")),
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl must be installed to generate test certificates");
+    assert!(
+        out.status.success(),
+        "openssl req failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    CertFiles {
+        cert_pem: std::fs::read_to_string(&cert).expect("read cert"),
+        key_pem: std::fs::read_to_string(&key).expect("read key"),
+        cert,
+        key,
+    }
 }

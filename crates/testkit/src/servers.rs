@@ -176,7 +176,7 @@ pub fn xrdp(config: XrdpConfig) -> Server {
         ("security_layer".into(), config.security_layer.into()),
         ("certificate".into(), cert_path),
         ("key_file".into(), key_path),
-        ("fork".into(), "false".into()),
+        ("fork".into(), "true".into()),
     ];
     if let Some(p) = &config.ssl_protocols {
         globals.push(("ssl_protocols".into(), p.clone()));
@@ -267,38 +267,50 @@ fn xrdp_ini(globals: &[(String, String)], log: &Path) -> String {
 }
 
 /// One Xvfb display per test process, shared by every FreeRDP server.
+///
+/// Xvfb picks a free display itself and writes its number to `-displayfd` once it accepts
+/// connections, so there is no guessing and no race with stale sockets in /tmp/.X11-unix.
+// The watchdog shell must outlive this function: it is kept in the static and ends on its own
+// when the test process does.
+#[allow(clippy::zombie_processes)]
 fn display() -> &'static str {
-    static DISPLAY: OnceLock<(String, Mutex<Child>)> = OnceLock::new();
+    static DISPLAY: OnceLock<(String, tempfile::TempDir, Mutex<Child>)> = OnceLock::new();
     &DISPLAY
         .get_or_init(|| {
-            // Pick a display number from the process id so parallel test binaries differ.
-            let mut n = 100 + (std::process::id() % 400);
-            loop {
-                if !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists() {
-                    break;
-                }
-                n += 1;
-            }
+            let dir = tempfile::tempdir().expect("tempdir");
+            let number_file = dir.path().join("display");
             // Xvfb outlives nothing: a watchdog shell kills it when this test process is gone
             // (statics are never dropped, and a killed test run must not leave a display behind).
             let script = format!(
-                "Xvfb :{n} -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 & x=$!; \
+                "Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>'{file}' >/dev/null 2>&1 & x=$!; \
                  while kill -0 {parent} 2>/dev/null && kill -0 $x 2>/dev/null; do sleep 1; done; kill -9 $x 2>/dev/null",
+                file = number_file.display(),
                 parent = std::process::id()
             );
-            let child = Command::new("sh")
+            let watchdog = Command::new("sh")
                 .args(["-c", &script])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .process_group(0)
                 .spawn()
                 .expect("sh");
-            let socket = format!("/tmp/.X11-unix/X{n}");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !Path::new(&socket).exists() && Instant::now() < deadline {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                let text = std::fs::read_to_string(&number_file).unwrap_or_default();
+                if let Some(line) = text.strip_suffix('\n')
+                    && let Ok(n) = line.trim().parse::<u32>()
+                    && std::os::unix::net::UnixStream::connect(format!("/tmp/.X11-unix/X{n}")).is_ok()
+                {
+                    return (format!(":{n}"), dir, Mutex::new(watchdog));
+                }
+                if Instant::now() > deadline {
+                    let mut watchdog = watchdog;
+                    let _ = watchdog.kill();
+                    let _ = watchdog.wait();
+                    panic!("Xvfb did not start within 15 s (apt-get install xvfb)");
+                }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            (format!(":{n}"), Mutex::new(child))
         })
         .0
 }
@@ -358,16 +370,35 @@ pub fn freerdp_shadow(config: ShadowConfig) -> Server {
         args.push(format!("/sam-file:{}", sam.display()));
     }
     let log = dir.path().join("shadow.log");
-    let out = std::fs::File::create(&log).expect("log");
-    let mut child = Command::new("freerdp-shadow-cli")
-        .args(&args)
-        .env("DISPLAY", display())
-        .env("HOME", &home)
-        .stdout(out.try_clone().expect("dup"))
-        .stderr(out)
-        .process_group(0)
-        .spawn()
-        .expect("freerdp-shadow-cli must be installed (apt-get install freerdp2-shadow-x11)");
+    let start = || {
+        let out = std::fs::File::create(&log).expect("log");
+        Command::new("freerdp-shadow-cli")
+            .args(&args)
+            .env("DISPLAY", display())
+            .env("HOME", &home)
+            .stdout(out.try_clone().expect("dup"))
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .expect("freerdp-shadow-cli must be installed (apt-get install freerdp2-shadow-x11)")
+    };
+    // The shared display can still be settling when the first server starts (the X server
+    // of a test process that just ended may be going away on a neighbouring display): retry
+    // a start that failed to open the display.
+    let mut child = start();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(150));
+        match child.try_wait() {
+            Ok(Some(_))
+                if std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .contains("failed to open display") =>
+            {
+                child = start()
+            }
+            _ => break,
+        }
+    }
     wait_listening(addr, &mut child, &log, "freerdp-shadow-cli");
     Server {
         addr,

@@ -19,8 +19,6 @@ const STORIES: &[(&str, &str)] = &[
     // Registry says RDP is off: the closed port is the symptom.
     ("rdp-disabled", "port-closed"),
     ("connection-throttling", "dropped-after-accept"),
-    // The name leads to another machine: its certificate names that machine.
-    ("dns-mismatch", "cert-name-mismatch"),
     // Version and suite problems are logged by Schannel on the server.
     ("tls-version-mismatch", "schannel-failures"),
     ("cipher-mismatch", "schannel-failures"),

@@ -117,13 +117,8 @@ impl Finding {
 /// Replace `{name}` placeholders in the recipe with this target's values. Unknown placeholders
 /// are left as they are, so a recipe never loses text.
 fn fill_fix(recipe: &FixRecipe, params: &[(&'static str, String)]) -> FixRecipe {
-    let fill = |s: &str| {
-        let mut out = s.to_string();
-        for (k, v) in params {
-            out = out.replace(&format!("{{{k}}}"), v);
-        }
-        out
-    };
+    let values: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let fill = |s: &str| rdpdoctor_kb::catalog::fill_placeholders(s, &values);
     let fill_steps = |steps: &[rdpdoctor_kb::FixStep]| {
         steps
             .iter()
@@ -165,15 +160,71 @@ pub struct Diagnosis {
     pub client_checklist: Vec<String>,
 }
 
-/// The stages that completed and that no finding is about.
+/// Causes that contradict a passed check: a check is listed as passed only when none of these
+/// was found as a blocker or risk (an info finding such as nla-required does not undo a pass).
+const CONTRADICTED_BY: &[(&str, &[&str])] = &[
+    (
+        "tcp",
+        &[
+            "port-closed",
+            "port-filtered",
+            "host-unreachable",
+            "dropped-after-accept",
+        ],
+    ),
+    (
+        "negotiation",
+        &[
+            "tls-not-allowed",
+            "standard-rdp-security-only",
+            "cert-not-on-server",
+            "not-rdp",
+        ],
+    ),
+    (
+        "tls",
+        &[
+            "tls-handshake-broken",
+            "tls-version-mismatch",
+            "cipher-mismatch",
+            "weak-tls",
+        ],
+    ),
+    (
+        "certificate",
+        &[
+            "cert-expired",
+            "cert-not-yet-valid",
+            "cert-expiring-soon",
+            "cert-name-mismatch",
+            "cert-untrusted",
+            "cert-weak",
+            "cert-wrong-usage",
+        ],
+    ),
+    ("credssp", &["credssp-oracle"]),
+];
+
+/// The stages that completed and that no blocker or risk finding contradicts.
 pub(crate) fn passed_checks(ev: &Evidence, findings: &[Finding]) -> Vec<PassedCheck> {
-    let concerns = |category: Category| findings.iter().any(|f| f.category == category);
+    let contradicted = |check: &str| {
+        let causes = CONTRADICTED_BY
+            .iter()
+            .find(|(c, _)| *c == check)
+            .map(|(_, v)| *v)
+            .unwrap_or(&[]);
+        findings
+            .iter()
+            .any(|f| f.severity != Severity::Info && causes.contains(&f.cause.as_str()))
+    };
     let mut out = Vec::new();
     let mut push = |check: &str, detail: String| {
-        out.push(PassedCheck {
-            check: check.into(),
-            detail,
-        })
+        if !contradicted(check) {
+            out.push(PassedCheck {
+                check: check.into(),
+                detail,
+            });
+        }
     };
     if let Stage::Ok { value, elapsed_ms } = &ev.dns {
         let addrs: Vec<String> = value.addresses.iter().map(|a| a.to_string()).collect();
@@ -186,22 +237,21 @@ pub(crate) fn passed_checks(ev: &Evidence, findings: &[Finding]) -> Vec<PassedCh
             ),
         );
     }
-    if let (Stage::Ok { value, .. }, false) = (&ev.tcp, concerns(Category::Reachability))
+    if let Stage::Ok { value, .. } = &ev.tcp
         && let (Some(addr), Some(ms)) = (value.address, value.connect_ms)
     {
         push("tcp", format!("TCP connect to {addr} in {ms:.1} ms"));
     }
-    if let (Stage::Ok { value, .. }, false) = (&ev.negotiation, concerns(Category::Negotiation)) {
-        if value.supported.is_empty() {
-            return out;
-        }
+    if let Stage::Ok { value, .. } = &ev.negotiation
+        && !value.supported.is_empty()
+    {
         let names: Vec<&str> = value.supported.iter().map(|p| p.as_str()).collect();
         push(
             "negotiation",
             format!("security protocols offered: {}", names.join(", ")),
         );
     }
-    if let (Stage::Ok { value, .. }, false) = (&ev.tls, concerns(Category::Negotiation)) {
+    if let Stage::Ok { value, .. } = &ev.tls {
         push(
             "tls",
             format!(
@@ -211,7 +261,7 @@ pub(crate) fn passed_checks(ev: &Evidence, findings: &[Finding]) -> Vec<PassedCh
             ),
         );
     }
-    if let (Some(cert), false) = (&ev.certificate, concerns(Category::Certificate)) {
+    if let Some(cert) = &ev.certificate {
         push(
             "certificate",
             format!(
@@ -222,28 +272,43 @@ pub(crate) fn passed_checks(ev: &Evidence, findings: &[Finding]) -> Vec<PassedCh
             ),
         );
     }
-    if let (Stage::Ok { value, .. }, false) = (&ev.credssp, concerns(Category::Authentication))
+    if let Stage::Ok { value, .. } = &ev.credssp
         && let Some(v) = value.version
     {
-        push(
-            "credssp",
-            format!("CredSSP version {v} (patched for CVE-2018-0886)"),
-        );
+        let who = value
+            .ntlm
+            .as_ref()
+            .map(|n| {
+                let name = n
+                    .dns_computer_name
+                    .clone()
+                    .or(n.netbios_computer_name.clone())
+                    .unwrap_or_default();
+                let os = match (&n.os_version, &n.os_name) {
+                    (Some(v), Some(name)) => format!(", {name} ({v})"),
+                    (Some(v), None) => format!(", version {v}"),
+                    _ => String::new(),
+                };
+                format!("; the server calls itself {name}{os}")
+            })
+            .unwrap_or_default();
+        let patched = if v >= 5 {
+            " (patched for CVE-2018-0886)"
+        } else {
+            ""
+        };
+        push("credssp", format!("CredSSP version {v}{patched}{who}"));
     }
     out
 }
 
-/// What to check on the client when every server-side check passed, in the field's triage order.
-pub(crate) fn client_checklist() -> Vec<String> {
-    [
-        "Connect by IP address instead of the name: if that works, the client resolves the name to the wrong place (ipconfig /flushdns; check the hosts file and the DNS suffix).",
-        "Delete saved credentials and connection data for this server: cmdkey /list, then cmdkey /delete:TERMSRV/<name>; remove or rename %USERPROFILE%\\Documents\\Default.rdp.",
-        "Check the client's CredSSP policy (Encryption Oracle Remediation) and pending Windows updates; a client on 'Force Updated Clients' refuses unpatched servers.",
-        "On a VPN or Wi-Fi, force the TCP transport: set HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\\Client fClientDisableUDP = 1 and reconnect.",
-        "Allow mstsc.exe / the Windows App through the client's security suite or firewall, or test with it paused.",
-        "Try another client (mstsc /admin, the Windows App, or FreeRDP) from another machine to see whether the problem follows the client.",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+/// What to check on the client when every server-side check passed, in the field's triage
+/// order (the knowledge base's checklist, with this target filled in).
+pub(crate) fn client_checklist(target: &crate::Target) -> Vec<String> {
+    let port = target.port.to_string();
+    let params = [("host", target.host.as_str()), ("port", port.as_str())];
+    rdpdoctor_kb::client_checklist()
+        .iter()
+        .map(|item| rdpdoctor_kb::catalog::fill_placeholders(&item.to_line(), &params))
+        .collect()
 }

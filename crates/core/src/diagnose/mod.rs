@@ -65,7 +65,7 @@ pub fn diagnose(target: &Target, evidence: &Evidence, options: &DiagnoseOptions)
     let passed = finding::passed_checks(evidence, &findings);
     let verdict = verdict(evidence, &findings);
     let client_checklist = if verdict == Verdict::Healthy && evidence.has_live_probe() {
-        finding::client_checklist()
+        finding::client_checklist(target)
     } else {
         Vec::new()
     };

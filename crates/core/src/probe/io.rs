@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::evidence::{ErrorKind, Seen, StageError, StageName};
+use rdpdoctor_wire::Frame;
 
 /// Map an OS error to the vocabulary of `error.kind`. Portable: relies on `io::ErrorKind`,
 /// which std maps from errno on Unix and WSA codes on Windows.
@@ -87,33 +88,27 @@ impl ReadFailure {
     }
 }
 
-/// What a framing function says about the bytes buffered so far.
-pub enum Framing {
-    /// This many bytes make a complete message.
-    Complete(usize),
-    /// Need at least this many bytes in total.
-    Need(usize),
-    /// The bytes can never become a valid message; stop reading.
-    Invalid,
-}
-
 /// Read into `buf` until `frame` says a message is complete, the peer closes, the deadline passes
-/// or `max` bytes are buffered. Returns the length of the complete message (which may be shorter
-/// than `buf`). On failure `buf` keeps what arrived, for the report.
+/// or `max` bytes are buffered. `frame` returns `None` when the bytes can never become a valid
+/// message (stop reading), else a [`Frame`] (`Need(n)`: `n` more bytes). Returns the length of
+/// the complete message (which may be shorter than `buf`). On failure `buf` keeps what arrived,
+/// for the report.
 pub async fn read_message<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
     max: usize,
     deadline: Instant,
-    frame: impl Fn(&[u8]) -> Framing,
+    frame: impl Fn(&[u8]) -> Option<Frame>,
 ) -> Result<Option<usize>, ReadFailure> {
     let mut chunk = [0u8; 4096];
     loop {
         match frame(buf) {
-            Framing::Complete(n) => return Ok(Some(n)),
-            Framing::Invalid => return Ok(None),
-            Framing::Need(n) if n > max => return Err(ReadFailure::TooLarge),
-            Framing::Need(_) => {}
+            Some(Frame::Complete(n)) => return Ok(Some(n)),
+            None => return Ok(None),
+            Some(Frame::Need(n)) if buf.len().saturating_add(n) > max => {
+                return Err(ReadFailure::TooLarge);
+            }
+            Some(Frame::Need(_)) => {}
         }
         if buf.len() >= max {
             return Err(ReadFailure::TooLarge);
@@ -129,31 +124,9 @@ pub async fn read_message<S: AsyncRead + Unpin>(
     }
 }
 
-/// Best-effort description of bytes that are not what we expected.
-pub fn looks_like(bytes: &[u8]) -> Option<&'static str> {
-    let starts = |p: &[u8]| bytes.len() >= p.len() && bytes[..p.len()].eq_ignore_ascii_case(p);
-    if starts(b"HTTP/") {
-        Some("an HTTP response")
-    } else if starts(b"SSH-") {
-        Some("an SSH banner")
-    } else if bytes.first() == Some(&0x15) && bytes.get(1) == Some(&0x03) {
-        Some("a TLS alert (a TLS server, not RDP)")
-    } else if bytes.first() == Some(&0x16) && bytes.get(1) == Some(&0x03) {
-        Some("a TLS handshake (a TLS server, not RDP)")
-    } else if starts(b"220 ") || starts(b"220-") {
-        Some("an FTP/SMTP greeting")
-    } else if starts(b"+OK") || starts(b"* OK") {
-        Some("a mail server greeting")
-    } else if bytes
-        .iter()
-        .take(32)
-        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-        && !bytes.is_empty()
-    {
-        Some("text")
-    } else {
-        None
-    }
+/// What unexpected bytes look like ("an HTTP response: ...", "a TLS alert ..."), for reports.
+pub fn looks_like(bytes: &[u8]) -> String {
+    rdpdoctor_wire::sniff::sniff(bytes).to_string()
 }
 
 #[cfg(test)]
@@ -184,20 +157,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn recognises_common_non_rdp_replies() {
-        assert_eq!(
-            looks_like(b"HTTP/1.1 400 Bad Request"),
-            Some("an HTTP response")
-        );
-        assert_eq!(looks_like(b"SSH-2.0-OpenSSH_9.2"), Some("an SSH banner"));
-        assert_eq!(
-            looks_like(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]),
-            Some("a TLS alert (a TLS server, not RDP)")
-        );
-        assert_eq!(looks_like(&[0x03, 0x00, 0x00, 0x13]), None);
-    }
-
     #[tokio::test]
     async fn read_message_stops_at_bound_and_deadline() {
         let (mut a, mut b) = tokio::io::duplex(64);
@@ -206,16 +165,16 @@ mod tests {
             .unwrap();
         let mut buf = Vec::new();
         let deadline = Instant::now() + Duration::from_millis(200);
-        let r = read_message(&mut b, &mut buf, 32, deadline, |_| Framing::Need(1000)).await;
+        let r = read_message(&mut b, &mut buf, 32, deadline, |_| Some(Frame::Need(1000))).await;
         assert!(matches!(r, Err(ReadFailure::TooLarge)));
         let mut buf = Vec::new();
         let deadline = Instant::now() + Duration::from_millis(50);
         let r = read_message(&mut b, &mut buf, 1024, deadline, |b| {
-            if b.len() >= 100 {
-                Framing::Complete(100)
+            Some(if b.len() >= 100 {
+                Frame::Complete(100)
             } else {
-                Framing::Need(100)
-            }
+                Frame::Need(100 - b.len())
+            })
         })
         .await;
         assert!(matches!(r, Err(ReadFailure::Timeout)), "{r:?}");
@@ -225,7 +184,7 @@ mod tests {
             &mut buf,
             1024,
             Instant::now() + Duration::from_secs(1),
-            |_| Framing::Need(100),
+            |_| Some(Frame::Need(100)),
         )
         .await;
         assert!(matches!(r, Err(ReadFailure::Closed)));

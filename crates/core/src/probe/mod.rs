@@ -8,8 +8,10 @@
 //! A stage that fails ends the chain but never loses what earlier stages found: the evidence
 //! is returned whole, with the later stages marked skipped and why.
 
+pub mod credssp;
 pub mod dns;
 pub mod gate;
+pub mod hello;
 pub mod io;
 pub mod negotiate;
 pub mod tcp;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::Target;
-use crate::evidence::{Evidence, Protocol, Report, Stage, millis};
+use crate::evidence::{ErrorKind, Evidence, Protocol, Report, Stage, millis};
 
 /// Deadlines per stage.
 #[derive(Clone, Copy, Debug)]
@@ -159,7 +161,15 @@ impl Prober {
                 hex_head(&leftover)
             ));
         }
-        let secure = self.secure_channel(stream, target, selected, &first.answer, &mut ev);
+        let secure = self.secure_channel(
+            stream,
+            address,
+            target,
+            selected,
+            &first.answer,
+            &nopts,
+            &mut ev,
+        );
         let follow = negotiate::follow_up(address, &requests, &nopts);
         let ((), rest) = futures::join!(secure, follow);
         ev.negotiation = negotiate::assemble(first, rest);
@@ -172,12 +182,15 @@ impl Prober {
     }
 
     /// TLS and CredSSP on the main connection, as far as the selected protocol goes.
+    #[allow(clippy::too_many_arguments)]
     async fn secure_channel(
         &self,
         stream: tokio::net::TcpStream,
+        address: std::net::SocketAddr,
         target: &Target,
         selected: Option<Protocol>,
         first: &crate::evidence::NegotiationAnswer,
+        nopts: &negotiate::NegotiateOptions,
         ev: &mut Evidence,
     ) {
         let t = &self.options.timeouts;
@@ -198,7 +211,25 @@ impl Prober {
             ev.credssp = Stage::skipped(reason);
             return;
         };
-        let handshake = tls::handshake(stream, &target.host, t.tls).await;
+        let mut handshake = tls::handshake(stream, &target.host, t.tls).await;
+        // A current TLS stack failed: ask again with a broad legacy ClientHello, so a TLS
+        // 1.0-only or CBC-only server still shows its version, suite and certificate. A timeout
+        // is not retried (the same deadline would pass again).
+        if let Stage::Failed { error, partial } = &handshake.stage
+            && error.kind != ErrorKind::Timeout
+        {
+            let sni = target.ip().is_none().then_some(target.host.as_str());
+            let hello = hello::broad_legacy_hello(sni);
+            let legacy =
+                hello::hello_over_rdp(address, negotiate::MODERN_REQUEST, &hello, nopts, t.tls)
+                    .await;
+            let (stage, chain) =
+                tls::with_legacy_answer(error.clone(), partial.clone().unwrap_or_default(), legacy);
+            handshake.stage = stage;
+            if handshake.chain.is_empty() {
+                handshake.chain = chain;
+            }
+        }
         ev.tls = handshake.stage;
         if let Some(leaf) = handshake.chain.first() {
             match crate::cert::describe(leaf, ev.collected_at, Some(target.identity_name())) {
@@ -220,7 +251,11 @@ impl Prober {
         ev.credssp = match (protocol.uses_credssp(), handshake.stream) {
             (false, _) => Stage::skipped("the server selected TLS without NLA (PROTOCOL_SSL)"),
             (true, None) => Stage::skipped("no TLS session to run CredSSP in"),
-            (true, Some(_stream)) => Stage::skipped("CredSSP probe not available in this build"),
+            (true, Some(mut stream)) => {
+                let stage = credssp::probe(&mut stream, t.credssp).await;
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+                stage
+            }
         };
     }
 }

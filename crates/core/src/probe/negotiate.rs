@@ -21,17 +21,19 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::io::{Framing, looks_like, read_message};
+use super::io::{looks_like, read_message};
 use crate::evidence::{
     ErrorKind, Negotiation, NegotiationAnswer, NegotiationProbe, Protocol, Seen, Stage, StageError,
     StageName, millis,
 };
+use rdpdoctor_wire::{Frame, x224};
 
 /// requestedProtocols of a current Windows client: SSL | HYBRID | HYBRID_EX.
 pub const MODERN_REQUEST: u32 = 0x1 | 0x2 | 0x8;
 
-/// The Connection Confirm is one TPKT frame; TPKT lengths are 16-bit.
-const MAX_CONFIRM: usize = 65_535;
+/// A Connection Confirm is 11 to 19 bytes, plus any extra negotiation data; nothing larger is
+/// buffered from a peer that claims a bigger frame.
+const MAX_CONFIRM: usize = 1024;
 
 /// Knobs for the negotiation stage.
 #[derive(Clone, Debug)]
@@ -46,117 +48,97 @@ pub struct NegotiateOptions {
     pub connect_gate: Option<std::sync::Arc<dyn super::gate::ConnectGate>>,
 }
 
-/// The 19-byte (or longer, with a cookie) X.224 Connection Request.
+/// The X.224 Connection Request (19 bytes without a cookie).
 pub fn connection_request(requested: u32, cookie: Option<&str>) -> Vec<u8> {
-    use ironrdp_pdu::nego::{ConnectionRequest, NegoRequestData, RequestFlags, SecurityProtocol};
-    let request = ConnectionRequest {
-        nego_data: cookie.map(|c| NegoRequestData::cookie(c.to_string())),
-        flags: RequestFlags::empty(),
-        protocol: SecurityProtocol::from_bits_retain(requested),
-        correlation_info: None,
-    };
-    ironrdp_core::encode_vec(&ironrdp_pdu::x224::X224(request)).unwrap_or_default()
+    let mut request = x224::ConnectionRequest::new(requested);
+    if let Some(c) = cookie {
+        request = request.with_cookie(c);
+    }
+    // A cookie that cannot be encoded (not printable, too long) is dropped: the request still
+    // tells us what the server negotiates.
+    request
+        .encode()
+        .or_else(|_| x224::ConnectionRequest::new(requested).encode())
+        .unwrap_or_default()
 }
 
-/// TPKT framing: version 3, 16-bit big-endian length including the 4-byte header.
-fn tpkt_framing(buf: &[u8]) -> Framing {
-    match buf {
-        [] => Framing::Need(4),
-        [3, ..] if buf.len() < 4 => Framing::Need(4),
-        [3, _, hi, lo, ..] => {
-            let len = u16::from_be_bytes([*hi, *lo]) as usize;
-            if len < 7 {
-                Framing::Invalid
-            } else if buf.len() >= len {
-                Framing::Complete(len)
-            } else {
-                Framing::Need(len)
-            }
-        }
-        _ => Framing::Invalid,
-    }
+fn confirm_framing(buf: &[u8]) -> Option<Frame> {
+    rdpdoctor_wire::tpkt::frame_with_limit(buf, MAX_CONFIRM).ok()
 }
 
-/// Why a reply is not a usable Connection Confirm.
-#[derive(Debug, PartialEq)]
-pub enum ConfirmProblem {
-    NotTpkt,
-    Malformed(String),
-}
-
-/// Decode a complete Connection Confirm frame.
-pub fn decode_confirm(frame: &[u8]) -> Result<(NegotiationAnswer, u16), ConfirmProblem> {
-    use ironrdp_pdu::nego::ConnectionConfirm;
-    if frame.first() != Some(&3) {
-        return Err(ConfirmProblem::NotTpkt);
-    }
-    if frame.len() < 11 || frame[5] & 0xF0 != 0xD0 {
-        let code = frame.get(5).copied().unwrap_or(0);
-        return Err(ConfirmProblem::Malformed(format!(
-            "expected an X.224 Connection Confirm (0xD0), got TPDU code 0x{code:02X}"
-        )));
-    }
-    let source_ref = u16::from_be_bytes([frame[8], frame[9]]);
-    // A Connection Confirm without user data is an old server that does not negotiate.
-    let user_data = frame.len() - 11;
-    if user_data == 0 {
-        return Ok((NegotiationAnswer::NoNegotiationData, source_ref));
-    }
-    let decoded = ironrdp_core::decode::<ironrdp_pdu::x224::X224<ConnectionConfirm>>(frame)
-        .map_err(|e| ConfirmProblem::Malformed(e.to_string()))?;
-    let answer = match decoded.0 {
-        ConnectionConfirm::Response { flags, protocol } => {
-            let value = protocol.bits();
-            NegotiationAnswer::Selected {
-                protocol: Protocol::from_selected(value).unwrap_or(Protocol::Rdp),
-                value,
-                flags: flags.bits(),
-            }
-        }
-        ConnectionConfirm::Failure { code } => {
-            let code = u32::from(code);
-            NegotiationAnswer::Failure {
-                code,
-                name: failure_name(code),
-            }
-        }
-    };
-    Ok((answer, source_ref))
-}
-
-/// RDP_NEG_FAILURE code names (MS-RDPBCGR 2.2.1.2.2).
+/// RDP_NEG_FAILURE code names, from the knowledge base's table.
 pub fn failure_name(code: u32) -> String {
-    match code {
-        1 => "SSL_REQUIRED_BY_SERVER".into(),
-        2 => "SSL_NOT_ALLOWED_BY_SERVER".into(),
-        3 => "SSL_CERT_NOT_ON_SERVER".into(),
-        4 => "INCONSISTENT_FLAGS".into(),
-        5 => "HYBRID_REQUIRED_BY_SERVER".into(),
-        6 => "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER".into(),
-        7 => "ENTRA_AUTH_REQUIRED_BY_SERVER".into(),
-        other => format!("UNKNOWN_FAILURE_0x{other:08X}"),
-    }
+    rdpdoctor_kb::codes::neg_failure(code)
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| format!("UNKNOWN_FAILURE_0x{code:08X}"))
 }
 
-/// RDP_NEG_RSP flag names.
+/// RDP_NEG_RSP flag names, from the knowledge base's table; unknown bits as hex.
 pub fn response_flag_names(flags: u8) -> Vec<String> {
-    const NAMES: [(u8, &str); 5] = [
-        (0x01, "EXTENDED_CLIENT_DATA_SUPPORTED"),
-        (0x02, "DYNVC_GFX_PROTOCOL_SUPPORTED"),
-        (0x04, "NEGRSP_FLAG_RESERVED"),
-        (0x08, "RESTRICTED_ADMIN_MODE_SUPPORTED"),
-        (0x10, "REDIRECTED_AUTHENTICATION_MODE_SUPPORTED"),
-    ];
-    let mut v: Vec<String> = NAMES
+    let known = rdpdoctor_kb::codes::neg_rsp_flags(flags);
+    let mut covered = 0u8;
+    let mut v: Vec<String> = known
         .iter()
-        .filter(|(b, _)| flags & b != 0)
-        .map(|(_, n)| n.to_string())
+        .map(|e| {
+            covered |= e.value as u8;
+            e.name.clone()
+        })
         .collect();
-    let unknown = flags & !0x1F;
-    if unknown != 0 {
-        v.push(format!("0x{unknown:02X}"));
+    if flags & !covered != 0 {
+        v.push(format!("0x{:02X}", flags & !covered));
     }
     v
+}
+
+/// Decode a complete Connection Confirm frame into the evidence's answer and the source
+/// reference.
+pub fn decode_confirm(frame: &[u8]) -> Result<(NegotiationAnswer, u16), x224::ConfirmError> {
+    let cc = x224::decode_confirm(frame)?;
+    let answer = match cc.negotiation {
+        x224::NegotiationAnswer::Response { flags, selected } => {
+            match Protocol::from_selected(selected) {
+                Some(protocol) => NegotiationAnswer::Selected {
+                    protocol,
+                    value: selected,
+                    flags,
+                },
+                None => {
+                    let error = StageError::new(
+                        StageName::Negotiation,
+                        ErrorKind::Protocol,
+                        Duration::ZERO,
+                        format!("the server selected 0x{selected:08X}, which is not one protocol"),
+                    );
+                    NegotiationAnswer::NoAnswer { error }
+                }
+            }
+        }
+        x224::NegotiationAnswer::Failure { code, .. } => NegotiationAnswer::Failure {
+            code,
+            name: failure_name(code),
+        },
+        x224::NegotiationAnswer::None => NegotiationAnswer::NoNegotiationData,
+    };
+    Ok((answer, cc.src_ref))
+}
+
+/// What the Connection Confirm hints about the server software. A hint, never a finding:
+/// Windows and xrdp both use source reference 0x1234, but xrdp only ever sets
+/// EXTENDED_CLIENT_DATA_SUPPORTED; FreeRDP-based servers (FreeRDP, Weston, GNOME) use 0.
+fn server_hint(source_ref: Option<u16>, answer: &NegotiationAnswer) -> Option<String> {
+    let flags = match answer {
+        NegotiationAnswer::Selected { flags, .. } => Some(*flags),
+        _ => None,
+    };
+    match (source_ref?, flags) {
+        (0x1234, Some(0x01)) => Some("xrdp (source reference 0x1234, response flags 0x01)".into()),
+        (0x1234, Some(f)) if f & 0x1A != 0 => {
+            Some("Windows (source reference 0x1234, Windows-only response flags)".into())
+        }
+        (0x1234, _) => Some("Windows or xrdp (source reference 0x1234)".into()),
+        (0, _) => Some("FreeRDP-based server (source reference 0)".into()),
+        _ => None,
+    }
 }
 
 /// One request/confirm round trip on an open connection. `leftover` receives bytes that arrived
@@ -204,7 +186,7 @@ pub async fn exchange(
     }
     let mut buf = Vec::new();
     let deadline = Instant::now() + options.deadline;
-    match read_message(stream, &mut buf, MAX_CONFIRM, deadline, tpkt_framing).await {
+    match read_message(stream, &mut buf, MAX_CONFIRM, deadline, confirm_framing).await {
         Err(failure) => {
             let mut err = failure.into_stage_error(
                 StageName::Negotiation,
@@ -214,17 +196,15 @@ pub async fn exchange(
                 &buf,
             );
             if let Some(seen) = err.seen.as_mut() {
-                seen.looks_like = looks_like(&buf).map(str::to_string);
+                seen.looks_like = Some(looks_like(&buf));
             }
             no_answer(err)
         }
         Ok(None) => {
+            // The first bytes can never start a TPKT frame: something else answers here.
             let mut seen = Seen::from_bytes(&buf);
-            seen.looks_like = looks_like(&buf).map(str::to_string);
-            let what = seen
-                .looks_like
-                .clone()
-                .unwrap_or_else(|| "bytes that are not TPKT".into());
+            let what = looks_like(&buf);
+            seen.looks_like = Some(what.clone());
             let err = StageError::new(
                 StageName::Negotiation,
                 ErrorKind::NotRdp,
@@ -237,23 +217,18 @@ pub async fn exchange(
         Ok(Some(len)) => {
             leftover.extend_from_slice(&buf[len..]);
             match decode_confirm(&buf[..len]) {
-                Ok((answer, source_ref)) => probe(answer, Some(source_ref)),
-                Err(ConfirmProblem::NotTpkt) => {
-                    let err = StageError::new(
-                        StageName::Negotiation,
-                        ErrorKind::NotRdp,
-                        started.elapsed(),
-                        "the reply is not TPKT",
-                    )
-                    .with_seen(Seen::from_bytes(&buf));
-                    no_answer(err)
+                Ok((NegotiationAnswer::NoAnswer { mut error }, src)) => {
+                    error.elapsed_ms = millis(started.elapsed());
+                    error.seen = Some(Seen::from_bytes(&buf[..len]));
+                    probe(NegotiationAnswer::NoAnswer { error }, Some(src))
                 }
-                Err(ConfirmProblem::Malformed(m)) => {
+                Ok((answer, source_ref)) => probe(answer, Some(source_ref)),
+                Err(e) => {
                     let err = StageError::new(
                         StageName::Negotiation,
                         ErrorKind::Protocol,
                         started.elapsed(),
-                        format!("malformed Connection Confirm: {m}"),
+                        format!("malformed Connection Confirm: {e}"),
                     )
                     .with_seen(Seen::from_bytes(&buf));
                     no_answer(err)
@@ -367,10 +342,7 @@ pub fn assemble(first: NegotiationProbe, rest: Vec<NegotiationProbe>) -> Stage<N
         n.response_flags_raw = *flags;
     }
     n.legacy_no_negotiation = matches!(first.answer, NegotiationAnswer::NoNegotiationData);
-    n.server_hint = match first.source_ref {
-        Some(0x1234) => Some("xrdp (Connection Confirm source reference 0x1234)".into()),
-        _ => None,
-    };
+    n.server_hint = server_hint(first.source_ref, &first.answer);
     let elapsed_ms = first.elapsed_ms;
     n.probes.push(first);
     n.probes.extend(rest);
@@ -499,14 +471,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_confirm() {
-        assert_eq!(
-            decode_confirm(b"HTTP/1.1 400"),
-            Err(ConfirmProblem::NotTpkt)
-        );
+        assert!(decode_confirm(b"HTTP/1.1 400").is_err());
         let data_pdu = hex::decode("0300000902f0802180").unwrap();
         assert!(matches!(
             decode_confirm(&data_pdu),
-            Err(ConfirmProblem::Malformed(_))
+            Err(x224::ConfirmError::UnexpectedTpdu { .. })
+        ));
+        let two_protocols = hex::decode("030000130ed000001234000201080003000000").unwrap();
+        assert!(matches!(
+            decode_confirm(&two_protocols).unwrap().0,
+            NegotiationAnswer::NoAnswer { .. }
         ));
     }
 
@@ -587,7 +561,7 @@ mod tests {
         #[test]
         fn decode_confirm_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             let _ = decode_confirm(&bytes);
-            let _ = tpkt_framing(&bytes);
+            let _ = confirm_framing(&bytes);
         }
     }
 }

@@ -198,6 +198,82 @@ pub async fn handshake(tcp: TcpStream, host: &str, deadline: Duration) -> Handsh
     }
 }
 
+/// Combine a failed modern handshake with the answer to a legacy ClientHello.
+///
+/// When the server answered with a ServerHello, the TLS facts are known (version, suite,
+/// certificate) and the stage completes, marked as learnt from a legacy hello; otherwise it
+/// stays failed with the modern error, enriched with the legacy alert and the bytes seen.
+pub fn with_legacy_answer(
+    modern: StageError,
+    mut partial: TlsHandshake,
+    legacy: super::hello::HelloResult,
+) -> (Stage<TlsHandshake>, Vec<CertificateDer<'static>>) {
+    let chain: Vec<CertificateDer<'static>> = legacy
+        .flight
+        .certificates
+        .iter()
+        .map(|c| CertificateDer::from(c.clone()))
+        .collect();
+    if let Some(sh) = &legacy.flight.server_hello {
+        partial.version = legacy.version_name();
+        partial.cipher_suite = Some(suite_name(sh.cipher_suite));
+        partial.key_exchange = match &legacy.flight.key_exchange {
+            Some(rdpdoctor_wire::tls::ServerKeyExchange::Ecdhe { group }) => Some(
+                rdpdoctor_wire::tls::groups::group_name(*group)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("0x{group:04X}")),
+            ),
+            Some(rdpdoctor_wire::tls::ServerKeyExchange::Dhe { prime_bits }) => {
+                Some(format!("DHE {prime_bits} bits"))
+            }
+            _ => None,
+        };
+        partial.client = Some(TlsClient::LegacyHello);
+        partial.chain_length = chain.len();
+        partial.alert = legacy.flight.alert().map(|a| TlsAlert {
+            level: a.level,
+            code: a.description,
+            name: alert_name(a.description),
+        });
+        if partial.modern_handshake_error.is_none() {
+            partial.modern_handshake_error = Some(modern.message.clone());
+        }
+        return (
+            Stage::Ok {
+                elapsed_ms: modern.elapsed_ms,
+                value: partial,
+            },
+            chain,
+        );
+    }
+    let mut error = modern;
+    if let Some(a) = legacy.flight.alert() {
+        partial.alert = Some(TlsAlert {
+            level: a.level,
+            code: a.description,
+            name: alert_name(a.description),
+        });
+        if error.code.is_none() {
+            error.code = Some(alert_name(a.description));
+        }
+    }
+    if error.seen.is_none() && !legacy.head.is_empty() {
+        let mut seen = crate::evidence::Seen::from_bytes(&legacy.head);
+        seen.looks_like = Some(super::io::looks_like(&legacy.head));
+        error.seen = Some(seen);
+    }
+    if let Some(f) = &legacy.failure {
+        partial
+            .modern_handshake_error
+            .get_or_insert_with(|| error.message.clone());
+        error.message = format!(
+            "{}; a legacy ClientHello also failed: {}",
+            error.message, f.message
+        );
+    }
+    (Stage::failed_with(error, partial), chain)
+}
+
 fn modern_failed(message: &str) -> TlsHandshake {
     TlsHandshake {
         client: Some(TlsClient::Modern),
