@@ -23,6 +23,35 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Check many servers (hosts, CIDR ranges, files of targets); stream results; fleet report
     Scan(ScanArgs),
+    /// Decode an error: `explain 0x904 0x7`, ERRINFO names, NTSTATUS, `event:1058`
+    Explain(ExplainArgs),
+    /// List the causes rdpdoctor knows (or show one: `causes cert-expired`)
+    Causes(CausesArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InfoFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// A code (hex `0x904`, decimal, `904h`), a name (`ERRINFO_SERVER_DENIED_CONNECTION`,
+    /// `HYBRID_REQUIRED_BY_SERVER`, `STATUS_LOGON_FAILURE`), `event:1058` or a cause id
+    pub code: String,
+    /// The extended code that came with it (mstsc shows "Extended error code: 0x7")
+    pub extended: Option<String>,
+    #[arg(long, value_enum, default_value_t = InfoFormat::Text)]
+    pub format: InfoFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct CausesArgs {
+    /// Show one cause in full (its fix, commands and how rdpdoctor detects it)
+    pub id: Option<String>,
+    #[arg(long, value_enum, default_value_t = InfoFormat::Text)]
+    pub format: InfoFormat,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -1,7 +1,9 @@
 //! One module per subcommand; each returns the process exit code.
 
+mod causes;
 mod check;
 mod diagnose;
+mod explain;
 mod scan;
 
 use crate::args::{Cli, Command};
@@ -10,6 +12,8 @@ pub async fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(a) => check::run(a).await,
         Command::Diagnose(a) => diagnose::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Causes(a) => causes::run(a),
         Command::Scan(a) => scan::run(a).await,
     }
 }
