@@ -205,6 +205,13 @@ fn a_fleet_scan_killed_halfway_and_resumed_reports_every_server_once_with_its_ca
     assert_eq!(cause_count("dropped-after-accept"), 16);
     assert_eq!(cause_count("not-rdp"), 4);
 
+    // RDPDOCTOR_KEEP_REPORT=DIR keeps the report and results for a look at them.
+    if let Some(keep) = std::env::var_os("RDPDOCTOR_KEEP_REPORT") {
+        let keep = std::path::PathBuf::from(keep);
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(&html, keep.join("fleet.html")).unwrap();
+        std::fs::copy(&out, keep.join("results.jsonl")).unwrap();
+    }
     let Some((dom, log)) = chromium(&html, "#sort=days") else {
         return;
     };

@@ -90,8 +90,9 @@ pub struct Bar {
     pub count: u64,
     /// `expired`, `soon` (within three months) or `ok`.
     pub class: &'static str,
-    /// Axis label under the bar, every six months.
+    /// Axis label under the bar (every six months, and the two ends), centred on `tick_x`.
     pub tick: Option<String>,
+    pub tick_x: f64,
 }
 
 /// Render the page.
@@ -235,7 +236,10 @@ pub fn expiry_chart(by_month: &BTreeMap<String, u64>, now: DateTime<Utc>) -> Cha
                 } else {
                     "ok"
                 };
-                let tick = ((i - first) % 6 == 0).then(|| month_name(i));
+                // Every six months, leaving room for the "earlier" and "later" labels.
+                let from_first = i - first;
+                let tick =
+                    (from_first % 6 == 0 && from_first > 0 && i < last).then(|| month_name(i));
                 (month_name(i), class, tick)
             };
             let h = count as f64 * scale;
@@ -248,6 +252,7 @@ pub fn expiry_chart(by_month: &BTreeMap<String, u64>, now: DateTime<Utc>) -> Cha
                 count,
                 class,
                 tick,
+                tick_x: round1((slot as f64 + 0.5) * slot_w),
             }
         })
         .collect();
@@ -311,6 +316,13 @@ mod tests {
             "the tallest bar fills the plot"
         );
         assert_eq!(c.bars.iter().map(|b| b.count).sum::<u64>(), 17);
+        let ticks: Vec<&str> = c.bars.iter().filter_map(|b| b.tick.as_deref()).collect();
+        assert_eq!(
+            ticks,
+            [
+                "earlier", "2026-05", "2026-11", "2027-05", "2027-11", "2028-05", "later"
+            ]
+        );
     }
 
     #[test]
