@@ -41,8 +41,13 @@ impl Progress {
             ProgressMode::Auto | ProgressMode::Bar => {
                 let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
                 let style = ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} {per_sec:>9} ETA {eta:>4}\n  {msg}",
+                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} {rate:>8} ETA {eta:>4}\n  {msg}",
                 )
+                .map(|s| {
+                    s.with_key("rate", |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0}/s", st.per_sec());
+                    })
+                })
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
                 bar.set_style(style);
                 bar.enable_steady_tick(Duration::from_millis(200));
