@@ -1,15 +1,16 @@
 //! `rdpdoctor scan` over a fleet of a few hundred loopback targets: seven real xrdp servers on
 //! their own 127.30.0.x addresses (valid, expired, not-yet-valid, soon-expiring and missing
-//! certificates, TLS-only, standard-security-only), a /24 of closed ports, listeners that never
-//! answer, that hang up, and that speak HTTP. The scan is killed with SIGKILL halfway, resumed,
-//! and every target must then appear exactly once with the cause its server was built to show;
-//! the fleet report is rebuilt with `--from` and opened in headless Chromium.
+//! certificates, TLS-only, standard-security-only), a FreeRDP shadow server that requires NLA,
+//! a /24 of closed ports, and listeners that never answer, that hang up, and that speak HTTP.
+//! The scan is killed with SIGKILL halfway, resumed, and every target must then appear exactly
+//! once with the cause its server was built to show; the fleet report is rebuilt with `--from`
+//! and opened in headless Chromium.
 
 mod scan_support;
 
 use rdpdoctor_testkit::certs::CertSpec;
 use rdpdoctor_testkit::require;
-use rdpdoctor_testkit::servers::{self, Server, XrdpConfig};
+use rdpdoctor_testkit::servers::{self, Server, ShadowConfig, XrdpConfig};
 use scan_support::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -37,9 +38,14 @@ fn valid() -> Option<CertSpec> {
 
 #[test]
 fn a_fleet_scan_killed_halfway_and_resumed_reports_every_server_once_with_its_cause() {
-    if !require("xrdp", "xrdp") {
+    if !require("xrdp", "xrdp")
+        || !require("freerdp-shadow-cli", "freerdp2-shadow-x11")
+        || !require("Xvfb", "xvfb")
+        || !require("winpr-hash", "winpr-utils")
+    {
         return;
     }
+    let shadow = servers::freerdp_shadow(ShadowConfig::nla("labuser", "LabPass123!"));
     let mut soon = CertSpec::valid("localhost");
     // Valid since 30 days ago; expires in 20 days.
     soon.not_after = soon.not_before + Duration::from_secs(50 * 86_400);
@@ -79,6 +85,7 @@ fn a_fleet_scan_killed_halfway_and_resumed_reports_every_server_once_with_its_ca
     for (s, cause) in &xrdp {
         expected.insert(s.target(), cause);
     }
+    expected.insert(shadow.target(), "nla-required");
     for i in 0..=255u8 {
         expected.insert(format!("127.31.0.{i}:{port}"), "port-closed");
     }
@@ -93,7 +100,7 @@ fn a_fleet_scan_killed_halfway_and_resumed_reports_every_server_once_with_its_ca
     // listeners on the command line.
     let dir = scratch();
     let mut list = String::from("# loopback fleet\n\n");
-    for (s, _) in &xrdp {
+    for s in xrdp.iter().map(|(s, _)| s).chain([&shadow]) {
         list.push_str(&format!("{}   # {}\n", s.target(), s.name));
     }
     list.push_str(&format!("127.31.0.0/24:{port}\n127.31.0.17:{port}\n"));
@@ -147,12 +154,12 @@ fn a_fleet_scan_killed_halfway_and_resumed_reports_every_server_once_with_its_ca
     );
     let twice: Vec<(&String, &usize)> = seen.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "not exactly once: {twice:?}");
-    assert_eq!(rs.len(), 7 + 256 + 20);
+    assert_eq!(rs.len(), 8 + 256 + 20);
 
     for r in &rs {
         let want = expected[&key(r)];
         let got = causes(r);
-        if want == "cert-untrusted" {
+        if want == "cert-untrusted" || want == "nla-required" {
             assert!(got.contains(&want.to_string()), "{}: {got:?}", key(r));
         } else {
             assert_eq!(top_cause(r), want, "{}: {got:?}\n{}", key(r), r["evidence"]);
@@ -164,7 +171,7 @@ fn a_fleet_scan_killed_halfway_and_resumed_reports_every_server_once_with_its_ca
 
     // The summary covers the whole fleet.
     let stdout = text(&run.stdout);
-    assert!(stdout.contains("283 servers:"), "{stdout}");
+    assert!(stdout.contains("284 servers:"), "{stdout}");
 
     // Rebuild the reports from the file alone.
     let html = dir.path().join("fleet.html");
@@ -178,7 +185,7 @@ fn a_fleet_scan_killed_halfway_and_resumed_reports_every_server_once_with_its_ca
     ]);
     assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
     let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
-    assert_eq!(summary["targets"], 283);
+    assert_eq!(summary["targets"], 284);
     assert_eq!(summary["outcomes"]["unreachable"], 256);
     let certs = &summary["certificates"];
     assert_eq!(certs["expired"], 1);
@@ -218,7 +225,7 @@ fn a_fleet_scan_killed_halfway_and_resumed_reports_every_server_once_with_its_ca
     assert_page_scripts_ok(&dom, &log);
     assert!(dom.contains("<svg id=\"expiry-chart\""));
     let rows = table_rows(&dom);
-    assert_eq!(rows.len(), 283);
+    assert_eq!(rows.len(), 284);
     // Sorted by days left on load: the expired certificate first, then the one due in 20 days.
     assert_eq!(rows[0].0, xrdp[1].0.target(), "{:?}", &rows[..3]);
     assert_eq!(rows[0].2, "cert-expired");

@@ -11,6 +11,9 @@
 //! - **Cancel by drop**: dropping the stream aborts every check in flight (their sockets close)
 //!   and stops the reader thread. Checks that were abandoned were never reported, so a resumed
 //!   scan does them again.
+//! - A check waiting for its host's `--per-host` slot holds one of the `concurrency` slots (it
+//!   holds no socket): a list that puts hundreds of ports of one host in a row scans that host
+//!   at `--per-host` speed before moving on. Fleets list hosts, so this is kept simple.
 //! - Each check runs on its own task so the two-core machine works on two TLS handshakes at
 //!   once, and a slow consumer (writing the results file) never stalls a check's timers.
 
@@ -101,9 +104,13 @@ impl Engine {
                 Spawned(task, Some(fallback))
             })
             .buffer_unordered(concurrency)
-            .map(move |(result, target)| match result {
-                Ok(report) => report,
-                Err(e) => internal_error(target, &e, warn_days),
+            .filter_map(move |(result, target)| {
+                futures::future::ready(match (result, target) {
+                    (Ok(report), _) => Some(report),
+                    (Err(e), Some(target)) => Some(internal_error(target, &e, warn_days)),
+                    // A future is polled to completion once; there is always a target.
+                    (Err(_), None) => None,
+                })
             })
     }
 }
@@ -147,23 +154,16 @@ fn internal_error(target: Target, e: &JoinError, warn_days: i64) -> Report {
     diagnosed(Report::new(target, evidence, 0.0), warn_days)
 }
 
-/// A spawned check, aborted when dropped (tokio detaches dropped tasks otherwise).
+/// A spawned check, aborted when dropped (tokio detaches dropped tasks otherwise). It keeps
+/// its target so that a check that panicked can still be reported.
 struct Spawned(JoinHandle<Report>, Option<Target>);
 
 impl Future for Spawned {
-    type Output = (Result<Report, JoinError>, Target);
+    type Output = (Result<Report, JoinError>, Option<Target>);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match Pin::new(&mut self.0).poll(cx) {
-            Poll::Ready(r) => {
-                let target = self.1.take().unwrap_or_else(|| Target {
-                    input: String::new(),
-                    host: String::new(),
-                    port: 0,
-                    expected_name: None,
-                });
-                Poll::Ready((r, target))
-            }
+            Poll::Ready(r) => Poll::Ready((r, self.1.take())),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -609,6 +609,44 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn credssp_versions_count_nla_servers_only() {
+        use crate::evidence::CredsspProbe;
+        let nla = |target: &str, version: Option<u32>| {
+            let mut r = tls_server(target, 400, "CN=nla");
+            if let Stage::Ok { value, .. } = &mut r.evidence.negotiation {
+                value.supported = vec![Protocol::Hybrid];
+                value.selected = Some(Protocol::Hybrid);
+            }
+            r.evidence.credssp = match version {
+                Some(v) => Stage::ok(
+                    Duration::from_millis(2),
+                    CredsspProbe {
+                        version: Some(v),
+                        offered_version: 6,
+                        ..CredsspProbe::default()
+                    },
+                ),
+                None => Stage::skipped("not probed"),
+            };
+            r
+        };
+        let mut s = FleetSummary::new(now(), 10, 10);
+        s.add(&nla("10.0.4.1", Some(6)));
+        s.add(&nla("10.0.4.2", Some(6)));
+        s.add(&nla("10.0.4.3", Some(3)));
+        s.add(&nla("10.0.4.4", None));
+        s.add(&tls_server("10.0.4.5", 400, "CN=tls"));
+        let got: Vec<(&str, u64)> = s
+            .credssp_versions
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(got, [("3", 1), ("6", 2), ("not probed", 1)]);
+        assert_eq!(s.protocols.selected.get("hybrid"), Some(&4));
+        assert_eq!(s.protocols.accepted_sets.get("hybrid"), Some(&4));
+    }
+
+    #[test]
     fn servers_are_listed_in_address_order() {
         let mut s = FleetSummary::new(now(), 10, 10);
         for t in [
