@@ -283,53 +283,19 @@ fn modern_failed(message: &str) -> TlsHandshake {
     }
 }
 
-/// Named-group names as IANA spells them (`x25519`, `secp256r1`).
+/// Named-group names as IANA spells them (`x25519`, `secp256r1`), from the wire crate's table.
 pub fn group_name(g: rustls::NamedGroup) -> String {
-    match g {
-        rustls::NamedGroup::X25519 => "x25519".into(),
-        rustls::NamedGroup::secp256r1 => "secp256r1".into(),
-        rustls::NamedGroup::secp384r1 => "secp384r1".into(),
-        rustls::NamedGroup::secp521r1 => "secp521r1".into(),
-        other => format!("{other:?}").to_ascii_lowercase(),
-    }
+    let id = u16::from(g);
+    rdpdoctor_wire::tls::groups::group_name(id)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("0x{id:04X}"))
 }
 
-/// TLS alert names as the IANA registry spells them.
+/// TLS alert names as the IANA registry spells them, from the wire crate's table.
 pub fn alert_name(code: u8) -> String {
-    let name = match code {
-        0 => "close_notify",
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        21 => "decryption_failed",
-        22 => "record_overflow",
-        30 => "decompression_failure",
-        40 => "handshake_failure",
-        41 => "no_certificate",
-        42 => "bad_certificate",
-        43 => "unsupported_certificate",
-        44 => "certificate_revoked",
-        45 => "certificate_expired",
-        46 => "certificate_unknown",
-        47 => "illegal_parameter",
-        48 => "unknown_ca",
-        49 => "access_denied",
-        50 => "decode_error",
-        51 => "decrypt_error",
-        60 => "export_restriction",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        80 => "internal_error",
-        86 => "inappropriate_fallback",
-        90 => "user_canceled",
-        100 => "no_renegotiation",
-        109 => "missing_extension",
-        110 => "unsupported_extension",
-        112 => "unrecognized_name",
-        116 => "certificate_required",
-        120 => "no_application_protocol",
-        _ => return format!("alert_{code}"),
-    };
-    name.to_string()
+    rdpdoctor_wire::tls::alert_name(code)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("alert_{code}"))
 }
 
 fn classify_tls_error(e: &std::io::Error) -> (ErrorKind, String, Option<TlsAlert>) {
