@@ -80,11 +80,11 @@ fn causes(o: &mut String, s: &FleetSummary, st: Style) {
 }
 
 fn named(c: &CauseTally) -> String {
-    let shown: Vec<&str> = c
+    let shown: Vec<String> = c
         .servers
         .iter()
         .take(NAMED_PER_CAUSE)
-        .map(|l| l.input.as_str())
+        .map(|l| printable(&l.input))
         .collect();
     let rest = c.count - shown.len() as u64;
     if rest == 0 {
@@ -92,6 +92,20 @@ fn named(c: &CauseTally) -> String {
     } else {
         format!("{} and {rest} more", shown.join(", "))
     }
+}
+
+/// Server-chosen text (a certificate subject) or list text, with control characters shown as
+/// escapes: an escape sequence in a subject must not drive the admin's terminal.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn certificates(o: &mut String, s: &FleetSummary, st: Style) {
@@ -119,18 +133,21 @@ fn certificates(o: &mut String, s: &FleetSummary, st: Style) {
         c.later
     );
     for e in c.soonest.iter().take(CERTIFICATES_LISTED) {
+        // Pad before colouring: escape codes would count in the width.
         let when = if e.days_left < 0 {
-            st.red(&format!("expired {} days ago", -e.days_left))
+            st.red(&format!(
+                "{:<22}",
+                format!("expired {} days ago", -e.days_left)
+            ))
         } else {
-            format!("in {} days", e.days_left)
+            format!("{:<22}", format!("in {} days", e.days_left))
         };
         let _ = writeln!(
             o,
-            "  {}  {:<22} {}  {}{}",
+            "  {}  {when} {}  {}{}",
             e.not_after.format("%Y-%m-%d"),
-            when,
-            e.target,
-            e.subject,
+            printable(&e.target),
+            printable(&e.subject),
             if e.self_signed { " (self-signed)" } else { "" }
         );
     }
@@ -164,4 +181,16 @@ fn distributions(o: &mut String, s: &FleetSummary) {
     line(o, "TLS versions", &s.tls_versions);
     line(o, "CredSSP versions", &s.credssp_versions);
     line(o, "unreachable", &s.unreachable);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_from_servers_are_escaped() {
+        assert_eq!(printable("CN=a\u{1b}[2Jb"), "CN=a\\u{1b}[2Jb");
+        assert_eq!(printable("two\nlines"), "two\\nlines");
+        assert_eq!(printable("CN=Zoë"), "CN=Zoë");
+    }
 }
