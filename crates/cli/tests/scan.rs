@@ -93,12 +93,12 @@ fn every_source_kind_duplicates_and_exclusions() {
         "fleet.txt",
         &format!(
             "# the web farm\n\n127.21.0.1:{port}\n127.21.0.0/29:{port}   # overlaps the line above\n\
-             srv.rdp\n[::1]:{port}\n"
+             my server.rdp\n[::1]:{port}\n"
         ),
     );
     write(
         dir.path(),
-        "srv.rdp",
+        "my server.rdp",
         &format!("full address:s:127.21.1.1\r\nserver port:i:{port}\r\n"),
     );
     let excluded = write(dir.path(), "skip.txt", "127.21.0.6\n");
@@ -142,7 +142,10 @@ fn every_source_kind_duplicates_and_exclusions() {
         .iter()
         .find(|r| r["target"]["host"] == "127.21.1.1")
         .unwrap();
-    assert_eq!(rdp["target"]["input"], "srv.rdp", "the target as given");
+    assert_eq!(
+        rdp["target"]["input"], "my server.rdp",
+        "the target as given"
+    );
 }
 
 #[test]

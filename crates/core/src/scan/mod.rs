@@ -12,8 +12,8 @@
 //! files are read line by line, the engine holds at most `concurrency` checks, reports are
 //! written as they finish and folded into the summary, which keeps counters and bounded lists.
 //!
-//! Pure parts (no I/O, no clock): [`entry`], [`key`], [`exclude`] matching, [`rdpfile`]
-//! decoding, [`rate::TokenBucket`], [`row`], [`summary`], [`bounded`].
+//! Pure parts (no I/O, no clock): [`entry`], [`key`], [`exclude`] matching,
+//! [`rate::TokenBucket`], [`row`], [`summary`], [`bounded`].
 
 pub mod bounded;
 pub mod engine;

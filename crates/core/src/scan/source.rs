@@ -192,7 +192,7 @@ fn resolve(
         origin: origin.clone(),
         message,
     };
-    if text.split_whitespace().nth(1).is_some() {
+    if text.split_whitespace().nth(1).is_some() && !rdpfile::is_rdp_path(text) {
         return Err(fail(format!(
             "'{text}': one target per line (host, host:port, CIDR range or .rdp file)"
         )));
@@ -204,11 +204,7 @@ fn resolve(
                 Some(dir) if path.is_relative() => dir.join(&path),
                 _ => path,
             };
-            let bytes = std::fs::read(&full)
-                .map_err(|e| fail(format!("cannot read {}: {e}", full.display())))?;
-            let target = rdpfile::target(text, &bytes, default_port)
-                .map_err(|e| fail(format!("{}: {e}", full.display())))?;
-            Entry::One(target)
+            Entry::One(rdpfile::read_target(text, &full).map_err(fail)?)
         }
         Err(e) => {
             // An item that looks like a path is most likely a file that does not exist.
