@@ -226,6 +226,65 @@ mod tests {
             && r.findings.first().map(|f| f.cause.as_str()) == Some("port-closed")));
     }
 
+    /// Counts the connections it lets through.
+    #[derive(Debug, Default)]
+    struct CountingGate(std::sync::atomic::AtomicUsize);
+
+    impl crate::probe::gate::ConnectGate for CountingGate {
+        fn admit(
+            &self,
+            _addr: std::net::SocketAddr,
+        ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async {})
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_connection_a_check_opens_passes_the_gate() {
+        use std::io::{Read, Write};
+        // A server that answers every Connection Request the way xrdp does ("SSL selected"),
+        // so the probe opens follow-up connections, then never speaks TLS.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 256];
+                    let _ = s.read(&mut buf);
+                    let confirm = hex::decode("030000130ed000001234000201080001000000").unwrap();
+                    let _ = s.write_all(&confirm);
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+                });
+            }
+        });
+        let gate = Arc::new(CountingGate::default());
+        let options = ProbeOptions {
+            timeouts: Timeouts::uniform(Duration::from_millis(500)),
+            connect_gate: Some(gate.clone()),
+            ..ProbeOptions::default()
+        };
+        let engine = Engine::new(
+            Prober::new(options, TrustAnchors::platform()),
+            ScanSettings {
+                concurrency: 1,
+                per_host: 1,
+                expiry_warning_days: 30,
+            },
+        );
+        let target = Target::parse(&addr.to_string()).unwrap();
+        let reports: Vec<Report> = engine.run(std::iter::once(target)).collect().await;
+        assert_eq!(reports.len(), 1);
+        let admitted = gate.0.load(std::sync::atomic::Ordering::SeqCst);
+        let opened = accepted.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(opened >= 2, "the main connection and a follow-up: {opened}");
+        assert_eq!(admitted, opened, "every connection went through the gate");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn dropping_the_stream_abandons_checks_in_flight() {
         // Listeners that accept and never answer: each check waits for its deadline.
