@@ -2,8 +2,10 @@
 
 mod causes;
 mod check;
+mod demo;
 mod diagnose;
 mod explain;
+mod lab;
 mod scan;
 
 use crate::args::{Cli, Command};
@@ -14,6 +16,8 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Diagnose(a) => diagnose::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Causes(a) => causes::run(a),
+        Command::Lab(a) => lab::run(a).await,
+        Command::Demo(a) => demo::run(a).await,
         Command::Scan(a) => scan::run(a).await,
     }
 }

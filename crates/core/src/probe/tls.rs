@@ -383,31 +383,33 @@ impl TrustAnchors {
     /// Trust exactly the CA certificates in a PEM or DER file (`--ca-file`).
     pub fn from_file(path: &Path) -> Result<TrustAnchors, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_bytes(&bytes, &PathBuf::from(path).display().to_string())
+    }
+
+    /// Trust exactly the CA certificates in PEM or DER bytes; `store` names them in reports.
+    pub fn from_bytes(bytes: &[u8], store: &str) -> Result<TrustAnchors, String> {
         let mut roots = rustls::RootCertStore::empty();
-        let pems: Vec<_> = rustls_pemfile::certs(&mut bytes.as_slice()).collect();
+        let pems: Vec<_> = rustls_pemfile::certs(&mut &bytes[..]).collect();
         let ders: Vec<CertificateDer<'static>> = if pems.is_empty() {
-            vec![CertificateDer::from(bytes.clone())]
+            vec![CertificateDer::from(bytes.to_vec())]
         } else {
             pems.into_iter()
                 .collect::<Result<_, _>>()
-                .map_err(|e| format!("{}: {e}", path.display()))?
+                .map_err(|e| format!("{store}: {e}"))?
         };
         let (added, _ignored) = roots.add_parsable_certificates(ders);
         if added == 0 {
-            return Err(format!(
-                "{}: no usable CA certificate in the file",
-                path.display()
-            ));
+            return Err(format!("{store}: no usable CA certificate"));
         }
         let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
             Arc::new(roots),
             provider(),
         )
         .build()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| format!("{store}: {e}"))?;
         Ok(TrustAnchors {
             verifier: Some(verifier),
-            store: PathBuf::from(path).display().to_string(),
+            store: store.to_string(),
             setup_error: None,
         })
     }
