@@ -37,6 +37,7 @@ pub async fn run(args: CheckArgs) -> u8 {
         timeouts: Timeouts::uniform(Duration::from_secs_f64(args.timeout)),
         cookie: args.cookie.clone(),
         extended_negotiation: false,
+        connect_gate: None,
     };
     let prober = Prober::new(options, trust);
     let mut report = prober.check(&target).await;

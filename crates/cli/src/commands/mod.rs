@@ -7,6 +7,7 @@ mod demo;
 mod diagnose;
 mod explain;
 mod lab;
+mod scan;
 
 use crate::args::{Cli, Command};
 
@@ -19,5 +20,6 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Causes(a) => causes::run(a),
         Command::Lab(a) => lab::run(a).await,
         Command::Demo(a) => demo::run(a).await,
+        Command::Scan(a) => scan::run(a).await,
     }
 }
