@@ -120,6 +120,7 @@ fn a_healthy_loopback_path_reports_no_network_findings_over_50_runs() {
         deadline: options.timeouts.negotiate,
         connect_deadline: options.timeouts.connect,
         extended: false,
+        connect_gate: None,
     };
     let started = Instant::now();
     let (mut worst_loss, mut worst_p95, mut lost) = (0.0f64, 0.0f64, 0u32);

@@ -12,6 +12,7 @@
 
 pub mod credssp;
 pub mod dns;
+pub mod gate;
 pub mod hello;
 pub mod io;
 pub mod mtu;
@@ -25,6 +26,7 @@ pub mod tls;
 pub mod udp;
 
 use chrono::Utc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::Target;
@@ -75,6 +77,8 @@ pub struct ProbeOptions {
     pub extended_negotiation: bool,
     /// Latency, loss, MTU and UDP measurements (`--path`, `--samples`).
     pub path: path::PathOptions,
+    /// Awaited before every TCP connection the probe opens (`scan --rate`); `None` for `check`.
+    pub connect_gate: Option<Arc<dyn gate::ConnectGate>>,
 }
 
 /// A probe with its shared, expensive parts (resolver, trust store) built once: create one and
@@ -129,6 +133,7 @@ impl Prober {
             deadline: t.negotiate,
             connect_deadline: t.connect,
             extended: self.options.extended_negotiation,
+            connect_gate: self.options.connect_gate.clone(),
         }
     }
 
@@ -155,7 +160,8 @@ impl Prober {
         };
 
         // tcp
-        let (tcp_stage, stream) = tcp::connect(&addresses, target.port, t.connect).await;
+        let gate = self.options.connect_gate.as_deref();
+        let (tcp_stage, stream) = tcp::connect(&addresses, target.port, t.connect, gate).await;
         let address = tcp_stage.value().and_then(|c| c.address);
         ev.tcp = tcp_stage;
         let (Some(mut stream), Some(address)) = (stream, address) else {

@@ -84,6 +84,7 @@ pub async fn measure(
     let udp_addr = SocketAddr::new(address.ip(), target.port);
     // Samples wait for the server's X.224 answer when it gives one (see `quality`).
     let mut qopts = opts.quality.clone();
+    qopts.connect_gate = negotiate.connect_gate.clone();
     if ev.negotiation.is_ok() {
         let mut n = negotiate.clone();
         n.deadline = n.deadline.min(std::time::Duration::from_secs(3));

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpSocket;
 use tokio::sync::{Notify, Semaphore};
 
+use super::gate::ConnectGate;
 use super::io::{classify, describe};
 use super::negotiate::{self, NegotiateOptions};
 use super::{stats, tcpinfo};
@@ -57,6 +58,9 @@ pub struct QualityOptions {
     /// With `x224`: connections allowed to wait for their Confirm at once (2: below xrdp's
     /// accept queue of 3).
     pub max_unanswered: usize,
+    /// Awaited before each handshake (a scan's rate limit, see [`super::gate`]); the wait is
+    /// not part of the measured connect time.
+    pub connect_gate: Option<Arc<dyn ConnectGate>>,
 }
 
 impl Default for QualityOptions {
@@ -69,6 +73,7 @@ impl Default for QualityOptions {
             budget: None,
             x224: None,
             max_unanswered: 2,
+            connect_gate: None,
         }
     }
 }
@@ -191,7 +196,9 @@ async fn sample_all(addr: SocketAddr, opts: &QualityOptions, started: Instant) -
         }
         let timeout = opts.sample_timeout;
         let (x224, gate) = (opts.x224.clone(), gate.clone());
+        let connect_gate = opts.connect_gate.clone();
         tasks.spawn(async move {
+            super::gate::admit(connect_gate.as_deref(), addr).await;
             let raw = one(addr, index, timeout, x224.as_ref(), &gate).await;
             drop(permit);
             raw

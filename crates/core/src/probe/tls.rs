@@ -214,7 +214,13 @@ pub fn with_legacy_answer(
         .iter()
         .map(|c| CertificateDer::from(c.clone()))
         .collect();
-    if let Some(sh) = &legacy.flight.server_hello {
+    let explains = legacy.failure.is_none()
+        && legacy
+            .flight
+            .server_hello
+            .as_ref()
+            .is_some_and(legacy_answer_explains);
+    if let (Some(sh), true) = (&legacy.flight.server_hello, explains) {
         partial.version = legacy.version_name();
         partial.cipher_suite = Some(suite_name(sh.cipher_suite));
         partial.key_exchange = match &legacy.flight.key_exchange {
@@ -247,6 +253,11 @@ pub fn with_legacy_answer(
         );
     }
     let mut error = modern;
+    if let Some(sh) = &legacy.flight.server_hello {
+        // Kept for the report, but the stage stays failed: this answer does not explain it.
+        partial.version = legacy.version_name();
+        partial.cipher_suite = Some(suite_name(sh.cipher_suite));
+    }
     if let Some(a) = legacy.flight.alert() {
         partial.alert = Some(TlsAlert {
             level: a.level,
@@ -272,6 +283,21 @@ pub fn with_legacy_answer(
         );
     }
     (Stage::failed_with(error, partial), chain)
+}
+
+/// Whether a server's answer to the legacy hello explains why a current TLS stack failed: it
+/// chose a version older than TLS 1.2, or a suite such a stack does not speak (anything but
+/// ECDHE with an AEAD cipher). Otherwise the server is broken in some other way and the modern
+/// failure stands.
+fn legacy_answer_explains(sh: &rdpdoctor_wire::tls::ServerHello) -> bool {
+    use rdpdoctor_wire::tls::{ProtocolVersion, suites::KeyExchange};
+    if sh.version < ProtocolVersion::TLS12 {
+        return true;
+    }
+    match rdpdoctor_wire::tls::suite(sh.cipher_suite) {
+        Some(s) => !(s.kx == KeyExchange::Ecdhe && s.weaknesses().is_empty()),
+        None => false,
+    }
 }
 
 fn modern_failed(message: &str) -> TlsHandshake {
@@ -315,6 +341,9 @@ fn classify_tls_error(e: &std::io::Error) -> (ErrorKind, String, Option<TlsAlert
                         name,
                     }),
                 )
+            }
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge) => {
+                (ErrorKind::TooLarge, "the server sent a TLS handshake message larger than any client accepts (an oversized certificate chain?)".into(), None)
             }
             rustls::Error::InvalidMessage(m) => (
                 ErrorKind::Protocol,

@@ -86,6 +86,7 @@ async fn open(ctx: &ProbeContext, mss: Option<u32>) -> Result<TcpStream, String>
     if let Some(m) = mss {
         clamp_mss(&socket, m)?;
     }
+    crate::probe::gate::admit(ctx.negotiate.connect_gate.as_deref(), ctx.addr).await;
     let mut stream = tokio::time::timeout(ctx.negotiate.connect_deadline, socket.connect(ctx.addr))
         .await
         .map_err(|_| "the probe connection timed out".to_string())?
