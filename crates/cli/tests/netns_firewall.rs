@@ -2,6 +2,7 @@
 //! rdpdoctor in another namespace. Each rule gives its own TCP outcome, evidence and finding,
 //! and rdpdoctor ends within its deadline (the path measurement stays off: a connect that
 //! fails outright leaves nothing to measure).
+#![cfg(target_os = "linux")]
 
 mod common;
 mod path_support;

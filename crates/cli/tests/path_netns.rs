@@ -2,6 +2,7 @@
 //! random loss (iptables statistic), added delay (an NFQUEUE delayer), and size-based black
 //! holes in each direction (iptables length). Each is detected and sized within the tolerance
 //! its test states; each test prints injected versus measured.
+#![cfg(target_os = "linux")]
 
 mod common;
 mod path_support;

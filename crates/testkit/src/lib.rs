@@ -12,6 +12,7 @@
 
 pub mod certs;
 pub mod listeners;
+#[cfg(target_os = "linux")]
 pub mod netns;
 pub mod servers;
 

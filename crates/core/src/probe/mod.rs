@@ -113,15 +113,23 @@ impl Prober {
 
     async fn collect(&self, target: &Target) -> Evidence {
         let mut ev = self.collect_stages(target).await;
-        if let Some(address) = ev.tcp.value().and_then(|c| c.address) {
-            path::measure(
-                &mut ev,
-                target,
-                address,
-                &self.negotiate_options(),
-                &self.options.path,
-            )
-            .await;
+        match ev.tcp.value().and_then(|c| c.address) {
+            Some(address) => {
+                path::measure(
+                    &mut ev,
+                    target,
+                    address,
+                    &self.negotiate_options(),
+                    &self.options.path,
+                )
+                .await;
+            }
+            None if self.options.path.mode == path::PathMode::On => {
+                let why = "no TCP connection to the RDP port: nothing answers to measure";
+                ev.quality = Stage::skipped(why);
+                ev.udp = Stage::skipped(why);
+            }
+            None => {}
         }
         ev
     }
