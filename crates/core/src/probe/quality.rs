@@ -141,7 +141,7 @@ pub async fn measure(addr: SocketAddr, opts: &QualityOptions) -> Stage<PathQuali
     let mut q = summarise(&raws, opts, cfg!(windows));
     if (q.samples as usize) < opts.samples as usize {
         q.notes.push(format!(
-            "stopped after {} of {} handshakes: the measurement budget of {:.0} s ran out",
+            "stopped after {} of {} handshakes: the measurement budget of {:.1} s ran out",
             q.samples,
             opts.samples,
             opts.budget.map_or(0.0, |b| b.as_secs_f64())
@@ -408,6 +408,21 @@ mod tests {
         assert_eq!(q.loss_pct, 0.0);
         assert_eq!(q.loss_interval_pct.low, 0.0);
         assert!(q.loss_interval_pct.high < 4.0);
+    }
+
+    #[tokio::test]
+    async fn the_budget_stops_sampling_and_says_so() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let opts = QualityOptions {
+            samples: 100,
+            interval: Duration::from_millis(20),
+            budget: Some(Duration::from_millis(200)),
+            ..Default::default()
+        };
+        let q = measure(l.local_addr().unwrap(), &opts).await;
+        let q = q.value().expect("ok");
+        assert!(q.samples < 20, "{}", q.samples);
+        assert!(q.notes[0].contains("budget"), "{:?}", q.notes);
     }
 
     #[tokio::test]
