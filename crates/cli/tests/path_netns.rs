@@ -150,7 +150,11 @@ fn a_server_to_client_black_hole_is_found_and_sized() {
     assert_eq!(sc["verdict"], "black_hole", "{sc}");
     assert!((992.0..=1000.0).contains(&ok), "{sc}");
     assert!((1001.0..=1008.0).contains(&bad), "{sc}");
-    assert_eq!(q["mtu"]["client_to_server"]["verdict"], "clear", "{q}");
+    assert_eq!(
+        q["mtu"]["client_to_server"]["verdict"], "clear",
+        "{}",
+        q["mtu"]["client_to_server"]
+    );
     let f = finding(&v, "mtu-blackhole");
     assert_eq!(f["severity"], "blocker");
     assert_eq!(f["confidence"], "high");

@@ -33,6 +33,9 @@ pub struct TcpInfo {
     pub total_retrans: u32,
     /// `tcpi_bytes_acked` (Linux 4.1+): bytes the peer acknowledged.
     pub bytes_acked: Option<u64>,
+    /// `tcpi_dsack_dups` (Linux 5.10+): D-SACK blocks received, i.e. how often the peer told
+    /// us it got one of our segments twice.
+    pub dsack_dups: Option<u32>,
 }
 
 impl TcpInfo {
@@ -63,6 +66,7 @@ impl TcpInfo {
             rtt_us: u32_at(68)?,
             total_retrans: u32_at(100)?,
             bytes_acked: u64_at(120),
+            dsack_dups: u32_at(216),
         })
     }
 }

@@ -128,10 +128,19 @@ pub fn can_clamp_mss() -> bool {
     cfg!(unix)
 }
 
-/// client → server: does a `packet`-byte IP packet carrying a padded ClientHello arrive?
+/// client → server: do `packet`-byte IP packets carrying a padded ClientHello arrive?
+///
+/// Where the MSS can be clamped, the connection's MSS is set to the size under test and the
+/// hello fills exactly two full segments. Two full segments make the server's TCP acknowledge
+/// at once with a pure ACK (RFC 1122 4.2.3.2, "at least every second full-sized segment"),
+/// even after the X.224 request/response put it in delayed-ACK mode; otherwise the ACK would
+/// ride on the server's answer, which a black hole the other way swallows. The clamp also keeps
+/// the server's answer in packets no larger than ours.
 pub async fn client_to_server(ctx: &ProbeContext, packet: u32) -> StepResult {
     let started = Instant::now();
-    let mut stream = match open(ctx, None).await {
+    let hdr = header_bytes(ctx.addr);
+    let clamp = can_clamp_mss().then(|| packet.saturating_sub(hdr).max(88));
+    let mut stream = match open(ctx, clamp).await {
         Ok(s) => s,
         Err(why) => return abort(started, packet, why),
     };
@@ -142,12 +151,15 @@ pub async fn client_to_server(ctx: &ProbeContext, packet: u32) -> StepResult {
     } else {
         0
     };
-    let overhead = header_bytes(ctx.addr) + options;
-    // One segment: never more payload than our MSS.
-    let mss = info.map_or(u32::MAX, |i| i.snd_mss.max(1));
-    let payload = packet.saturating_sub(overhead).min(mss) as usize;
-    let hello = probe_hello(ctx.server_name.as_deref(), Some(payload));
-    let tested = hello.len().min(mss as usize) as u32 + overhead;
+    let overhead = hdr + options;
+    // Payload per segment: the kernel's own figure (options already taken off) when known.
+    let per_segment = info
+        .map(|i| i.snd_mss.max(1))
+        .unwrap_or(u32::MAX)
+        .min(packet.saturating_sub(overhead)) as usize;
+    let segments = if clamp.is_some() { 2 } else { 1 };
+    let hello = probe_hello(ctx.server_name.as_deref(), Some(per_segment * segments));
+    let tested = hello.len().min(per_segment) as u32 + overhead;
     let acked_before = info.and_then(|i| i.bytes_acked);
     if let Err(e) = stream.write_all(&hello).await {
         return abort(started, tested, format!("sending the probe: {e}"));
@@ -202,10 +214,9 @@ pub async fn server_to_client(ctx: &ProbeContext, packet: Option<u32>) -> StepRe
         Ok(s) => s,
         Err(why) => return abort(started, packet, why),
     };
-    let options = match (stream.local_addr(), stream.peer_addr()) {
-        (Ok(l), Ok(p)) => tcpinfo::query(l, p).map_or(0, |i| if i.timestamps() { 12 } else { 0 }),
-        _ => 0,
-    };
+    let ends = stream.local_addr().ok().zip(stream.peer_addr().ok());
+    let before = ends.and_then(|(l, p)| tcpinfo::query(l, p));
+    let options = before.map_or(0, |i| if i.timestamps() { 12 } else { 0 });
     let hello = probe_hello(ctx.server_name.as_deref(), None);
     if let Err(e) = stream.write_all(&hello).await {
         return abort(started, packet, format!("sending the hello: {e}"));
@@ -227,7 +238,29 @@ pub async fn server_to_client(ctx: &ProbeContext, packet: Option<u32>) -> StepRe
     };
     let flight = reader.flight();
     let got = flight.bytes + reader.buffered();
+    // The flight may arrive only because a retransmission got through: when its first
+    // transmission vanished, our hello (whose ACK rode on it) is retransmitted, the server
+    // reports the duplicate with a D-SACK block, and that option makes the server's
+    // retransmitted segments 12 bytes smaller than the size under test. The D-SACK count
+    // (Linux 5.10+) says so; the size did not pass.
+    let after = ends.and_then(|(l, p)| tcpinfo::query(l, p));
+    let second_try = match (
+        before.and_then(|i| i.dsack_dups),
+        after.and_then(|i| i.dsack_dups),
+    ) {
+        (Some(b), Some(a)) => a > b,
+        _ => false,
+    };
     match end {
+        Some(true) if second_try => StepResult {
+            packet,
+            outcome: Outcome::Failed,
+            elapsed_ms: millis(started.elapsed()),
+            detail: Some(
+                "the handshake flight's first transmission vanished; it got through only as a retransmission (the server reported our hello twice)"
+                    .into(),
+            ),
+        },
         Some(true) if flight.alert().is_none() => {
             // The largest segment the server could send was min(flight, MSS − options).
             let segment = (mss.saturating_sub(options) as usize).min(flight.bytes) as u32;
