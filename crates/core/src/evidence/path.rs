@@ -79,6 +79,10 @@ pub struct PathQuality {
     /// The initial retransmission timeout assumed when reading connect times, in ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_rto_ms: Option<f64>,
+    /// SYN retries that wait one RTO each before the doubling starts (Linux 6.6+: 4), as this
+    /// system retransmits; used to read connect times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syn_linear_timeouts: Option<u32>,
     /// How many handshakes were in flight at most, and the pause between two starts.
     #[serde(default)]
     pub concurrency: u32,

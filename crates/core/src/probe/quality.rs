@@ -138,7 +138,7 @@ impl Drop for Waiting<'_> {
 pub async fn measure(addr: SocketAddr, opts: &QualityOptions) -> Stage<PathQuality> {
     let started = Instant::now();
     let raws = sample_all(addr, opts, started).await;
-    let mut q = summarise(&raws, opts, cfg!(windows));
+    let mut q = summarise(&raws, opts, cfg!(windows), stats::SynSchedule::local());
     if (q.samples as usize) < opts.samples as usize {
         q.notes.push(format!(
             "stopped after {} of {} handshakes: the measurement budget of {:.1} s ran out",
@@ -280,7 +280,12 @@ async fn one(
 
 /// Turn raw handshakes into the evidence: RTO, retransmissions per handshake, loss with its
 /// interval, RTT statistics over the clean handshakes.
-fn summarise(raws: &[Raw], opts: &QualityOptions, windows: bool) -> PathQuality {
+fn summarise(
+    raws: &[Raw],
+    opts: &QualityOptions,
+    windows: bool,
+    schedule: stats::SynSchedule,
+) -> PathQuality {
     let ok: Vec<&Raw> = raws.iter().filter(|r| r.error.is_none()).collect();
     let base = ok.iter().map(|r| r.ms).fold(f64::INFINITY, f64::min);
     let base = if base.is_finite() { base } else { 0.0 };
@@ -292,6 +297,7 @@ fn summarise(raws: &[Raw], opts: &QualityOptions, windows: bool) -> PathQuality 
         concurrency: opts.concurrency,
         interval_ms: millis(opts.interval),
         initial_rto_ms: Some(rto),
+        syn_linear_timeouts: Some(schedule.linear),
         retransmit_source: if kernel {
             RetransmitSource::TcpInfo
         } else {
@@ -304,7 +310,7 @@ fn summarise(raws: &[Raw], opts: &QualityOptions, windows: bool) -> PathQuality 
         let (retransmits, outcome) = match r.error {
             None => {
                 q.completed += 1;
-                let timing = stats::retransmits_from_excess(r.ms - base, rto);
+                let timing = schedule.retransmits(r.ms - base, rto);
                 let k = timing.max(r.kernel_retrans.unwrap_or(0));
                 if k == 0 {
                     clean.push(r.ms);
@@ -318,7 +324,7 @@ fn summarise(raws: &[Raw], opts: &QualityOptions, windows: bool) -> PathQuality 
             Some(ErrorKind::Timeout) => {
                 q.timed_out += 1;
                 // Every SYN sent before the deadline went unanswered.
-                let sent = 1 + stats::retransmits_from_excess(r.ms - base, rto);
+                let sent = schedule.sent_within(r.ms - base, rto);
                 q.transmissions += sent;
                 q.lost += sent;
                 (sent - 1, "timeout")
@@ -350,6 +356,8 @@ fn summarise(raws: &[Raw], opts: &QualityOptions, windows: bool) -> PathQuality 
 mod tests {
     use super::*;
 
+    const DOUBLING: stats::SynSchedule = stats::SynSchedule { linear: 0 };
+
     fn raw(index: u32, ms: f64, error: Option<ErrorKind>, kernel: Option<u32>) -> Raw {
         Raw {
             index,
@@ -369,7 +377,7 @@ mod tests {
             .collect();
         raws.push(raw(8, 1052.0, None, None)); // one lost SYN
         raws.push(raw(9, 3051.0, None, None)); // two in a row
-        let q = summarise(&raws, &QualityOptions::default(), false);
+        let q = summarise(&raws, &QualityOptions::default(), false, DOUBLING);
         assert_eq!(q.samples, 10);
         assert_eq!(q.completed, 10);
         assert_eq!(q.retransmitted, 2);
@@ -391,7 +399,7 @@ mod tests {
             raw(2, 3500.0, Some(ErrorKind::Timeout), None),
             raw(3, 0.2, Some(ErrorKind::Refused), None),
         ];
-        let q = summarise(&raws, &QualityOptions::default(), false);
+        let q = summarise(&raws, &QualityOptions::default(), false, DOUBLING);
         assert_eq!(q.retransmit_source, RetransmitSource::TcpInfo);
         // 1 + 2 + 3 transmissions (the timeout: SYNs at 0, 1 and 3 s).
         assert_eq!((q.lost, q.transmissions), (4, 6));
@@ -404,7 +412,7 @@ mod tests {
         let raws: Vec<Raw> = (0..100)
             .map(|i| raw(i, 0.1 + f64::from(i % 7) * 0.3, None, Some(0)))
             .collect();
-        let q = summarise(&raws, &QualityOptions::default(), false);
+        let q = summarise(&raws, &QualityOptions::default(), false, DOUBLING);
         assert_eq!(q.loss_pct, 0.0);
         assert_eq!(q.loss_interval_pct.low, 0.0);
         assert!(q.loss_interval_pct.high < 4.0);

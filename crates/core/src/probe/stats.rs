@@ -79,30 +79,64 @@ pub fn rtt_summary(in_order: &[f64]) -> RttSummary {
     }
 }
 
-/// How many SYN (or SYN-ACK) retransmissions explain a connect that took `excess_ms` longer
-/// than the fastest handshakes, with an initial retransmission timeout of `rto_ms`.
-///
-/// TCP doubles the timeout on each retry, so the waits add up to 1, 3, 7, 15 RTOs. An excess is
-/// attributed to the nearest of those sums; anything under 0.7 RTO is ordinary delay (queueing,
-/// a slow server), never loss, so jitter alone cannot create loss.
-pub fn retransmits_from_excess(excess_ms: f64, rto_ms: f64) -> u32 {
-    if rto_ms <= 0.0 || excess_ms < 0.7 * rto_ms {
-        return 0;
-    }
-    let mut k = 1;
-    // Boundaries halfway (geometrically) between 1, 3, 7, 15 ... RTOs.
-    while k < 8 && excess_ms >= rto_ms * boundary(k) {
-        k += 1;
-    }
-    k
+/// The SYN retransmission schedule: the first `linear` retries wait one initial RTO each,
+/// later ones double (RFC 6298 backoff). Linux 6.6+ retries linearly four times
+/// (`net.ipv4.tcp_syn_linear_timeouts`); older Linux, macOS and Windows double from the start
+/// (`linear` 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SynSchedule {
+    pub linear: u32,
 }
 
-/// The sum of waits after `k` lost transmissions is (2^k − 1) RTOs; the boundary between `k`
-/// and `k + 1` sits at their geometric mean.
-fn boundary(k: u32) -> f64 {
-    let a = f64::from((1u32 << k) - 1);
-    let b = f64::from((1u32 << (k + 1)) - 1);
-    (a * b).sqrt()
+impl SynSchedule {
+    /// Total wait, in initial RTOs, before retransmission number `k` (k ≥ 1) goes out:
+    /// 1, 3, 7, 15 for pure doubling; 1, 2, 3, 4, 6, 10 with four linear retries.
+    pub fn wait(self, k: u32) -> f64 {
+        let (mut total, mut step) = (0.0, 1.0);
+        for i in 0..k.min(16) {
+            total += step;
+            if i + 1 >= self.linear {
+                step *= 2.0;
+            }
+        }
+        total
+    }
+
+    /// How many retransmissions explain a connect that took `excess_ms` longer than the
+    /// fastest handshakes: the nearest total wait. Anything under 0.7 RTO is ordinary delay
+    /// (queueing, a slow server), never loss, so jitter alone cannot create loss.
+    pub fn retransmits(self, excess_ms: f64, rto_ms: f64) -> u32 {
+        if rto_ms <= 0.0 || excess_ms < 0.7 * rto_ms {
+            return 0;
+        }
+        let x = excess_ms / rto_ms;
+        let mut k = 1;
+        while k < 12 && x >= (self.wait(k) + self.wait(k + 1)) / 2.0 {
+            k += 1;
+        }
+        k
+    }
+
+    /// SYNs sent by a connect that gave up after `elapsed_ms`: the first and every retry whose
+    /// wait had passed.
+    pub fn sent_within(self, elapsed_ms: f64, rto_ms: f64) -> u32 {
+        if rto_ms <= 0.0 {
+            return 1;
+        }
+        1 + (1..12)
+            .take_while(|&k| self.wait(k) * rto_ms < elapsed_ms)
+            .count() as u32
+    }
+
+    /// This system's schedule (Linux: `/proc/sys/net/ipv4/tcp_syn_linear_timeouts`, absent
+    /// before 6.6).
+    pub fn local() -> SynSchedule {
+        let linear = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_syn_linear_timeouts")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        SynSchedule { linear }
+    }
 }
 
 /// The initial RTO behind a set of connect-time excesses, in ms.
@@ -176,14 +210,23 @@ mod tests {
 
     #[test]
     fn connect_time_excess_to_retransmissions() {
-        assert_eq!(retransmits_from_excess(0.0, 1000.0), 0);
-        assert_eq!(retransmits_from_excess(650.0, 1000.0), 0);
-        assert_eq!(retransmits_from_excess(1010.0, 1000.0), 1);
-        assert_eq!(retransmits_from_excess(1500.0, 1000.0), 1);
-        assert_eq!(retransmits_from_excess(3020.0, 1000.0), 2);
-        assert_eq!(retransmits_from_excess(7100.0, 1000.0), 3);
-        assert_eq!(retransmits_from_excess(3050.0, 3000.0), 1);
-        assert_eq!(retransmits_from_excess(9100.0, 3000.0), 2);
+        let doubling = SynSchedule { linear: 0 };
+        assert_eq!(doubling.retransmits(0.0, 1000.0), 0);
+        assert_eq!(doubling.retransmits(650.0, 1000.0), 0);
+        assert_eq!(doubling.retransmits(1010.0, 1000.0), 1);
+        assert_eq!(doubling.retransmits(1500.0, 1000.0), 1);
+        assert_eq!(doubling.retransmits(3020.0, 1000.0), 2);
+        assert_eq!(doubling.retransmits(7100.0, 1000.0), 3);
+        assert_eq!(doubling.retransmits(3050.0, 3000.0), 1);
+        assert_eq!(doubling.retransmits(9100.0, 3000.0), 2);
+        assert_eq!(doubling.sent_within(3500.0, 1000.0), 3);
+        // Linux 6.6+: 1, 2, 3, 4 s, then 6, 10 s.
+        let linux = SynSchedule { linear: 4 };
+        assert_eq!(linux.retransmits(2040.0, 1000.0), 2);
+        assert_eq!(linux.retransmits(3054.0, 1000.0), 3);
+        assert_eq!(linux.retransmits(6010.0, 1000.0), 5);
+        assert_eq!(linux.sent_within(3500.0, 1000.0), 4);
+        assert_eq!(linux.wait(6), 10.0);
     }
 
     #[test]
