@@ -9,6 +9,7 @@ use crate::render;
 use rdpdoctor_core::Target;
 use rdpdoctor_core::diagnose::{DiagnoseOptions, diagnose};
 use rdpdoctor_core::probe::tls::TrustAnchors;
+use rdpdoctor_core::probe::tls_enum::DeepOptions;
 use rdpdoctor_core::probe::{ProbeOptions, Prober, Timeouts};
 
 pub async fn run(args: CheckArgs) -> u8 {
@@ -37,6 +38,11 @@ pub async fn run(args: CheckArgs) -> u8 {
         timeouts: Timeouts::uniform(Duration::from_secs_f64(args.timeout)),
         cookie: args.cookie.clone(),
         extended_negotiation: false,
+        deep: args.deep.then(|| DeepOptions {
+            max_parallel: usize::from(args.max_parallel),
+            delay: Duration::from_millis(args.delay_ms),
+            ..DeepOptions::default()
+        }),
     };
     let prober = Prober::new(options, trust);
     let mut report = prober.check(&target).await;

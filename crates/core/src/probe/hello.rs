@@ -26,6 +26,9 @@ pub struct HelloResult {
     pub failure: Option<StageError>,
     /// The first bytes the server sent after the ClientHello (for reports).
     pub head: Vec<u8>,
+    /// Whether the ClientHello was sent: a failure before it (connect, negotiation) is the
+    /// server shedding connections, one after it is the server's reaction to the hello.
+    pub hello_sent: bool,
 }
 
 impl HelloResult {
@@ -34,6 +37,7 @@ impl HelloResult {
             flight: ServerFlight::default(),
             failure: Some(error),
             head: Vec::new(),
+            hello_sent: false,
         }
     }
 
@@ -107,6 +111,7 @@ pub async fn hello_over_rdp(
                 flight: reader.into_flight(),
                 failure: Some(err),
                 head,
+                hello_sent: true,
             };
         }
     }
@@ -117,6 +122,7 @@ pub async fn hello_over_rdp(
                 flight: reader.into_flight(),
                 failure: None,
                 head,
+                hello_sent: true,
             };
         }
         let remaining = until.saturating_duration_since(Instant::now());
@@ -134,6 +140,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: Some(seen(err, &head)),
                     head,
+                    hello_sent: true,
                 };
             }
             Ok(Ok(0)) => {
@@ -152,6 +159,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: err,
                     head,
+                    hello_sent: true,
                 };
             }
             Ok(Ok(n)) => n,
@@ -164,6 +172,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: Some(seen(err, &head)),
                     head,
+                    hello_sent: true,
                 };
             }
         };
@@ -177,6 +186,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: None,
                     head,
+                    hello_sent: true,
                 };
             }
             Ok(Progress::NeedMore) => {}
@@ -196,6 +206,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: Some(seen(err, &head)),
                     head,
+                    hello_sent: true,
                 };
             }
         }

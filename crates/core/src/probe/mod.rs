@@ -15,6 +15,7 @@ pub mod io;
 pub mod negotiate;
 pub mod tcp;
 pub mod tls;
+pub mod tls_enum;
 
 use chrono::Utc;
 use std::time::{Duration, Instant};
@@ -65,6 +66,9 @@ pub struct ProbeOptions {
     pub cookie: Option<String>,
     /// Also ask for RDSTLS / RDSAAD on servers that speak HYBRID_EX.
     pub extended_negotiation: bool,
+    /// `check --deep`: enumerate every TLS version, suite and group the server accepts
+    /// (`evidence.tls.enumeration`), on its own connections after the other stages.
+    pub deep: Option<tls_enum::DeepOptions>,
 }
 
 /// A probe with its shared, expensive parts (resolver, trust store) built once: create one and
@@ -171,6 +175,17 @@ impl Prober {
             let reason = "the security negotiation got no usable answer";
             ev.tls = Stage::skipped(reason);
             ev.credssp = Stage::skipped(reason);
+        }
+        // After the other stages, so the enumeration's connection cap is the only load on the
+        // server while it runs.
+        if let Some(deep) = &self.options.deep
+            && selected.is_some_and(|p| p.uses_tls())
+        {
+            let sni = target.ip().is_none().then_some(target.host.as_str());
+            let enumeration =
+                tls_enum::enumerate(address, negotiate::MODERN_REQUEST, sni, &nopts, t.tls, deep)
+                    .await;
+            tls_enum::attach(&mut ev.tls, enumeration);
         }
         ev
     }

@@ -1,0 +1,164 @@
+//! `check --deep`: every TLS version and cipher suite the RDP server accepts, its suite order,
+//! its key-exchange groups, and what current clients would negotiate with it, in as few
+//! connections as the answers allow.
+//!
+//! Every connection does what a real client does: TCP, the X.224 negotiation with the request
+//! the server accepted, then one hand-built ClientHello ([`rdp`]). Tools that skip or fake the
+//! negotiation get RDP wrong (sslscan and sslyze send a fixed request and start TLS whatever the
+//! answer; nmap's TLS scripts do not speak X.224 at all).
+//!
+//! | module | job |
+//! |---|---|
+//! | [`universe`] | which suites and groups exist to offer, in which order and blocks |
+//! | [`plan`] | the sans-IO planner: elimination, version and group logic, what each answer proves |
+//! | [`preference`] | whether the server imposes its own suite order |
+//! | [`engine`] | the async driver: per-server connection cap, politeness delay, budget |
+//! | [`rdp`] | one probe over RDP, and how a server's reaction is read |
+//! | [`clients`] | Windows 11 and FreeRDP 3 profiles, and what each would negotiate |
+//!
+//! Connections grow with what the server accepts, not with the number of suites that exist:
+//! about (accepted suites + one per version and block) plus the groups (see [`plan`]).
+
+pub mod clients;
+pub mod engine;
+pub mod plan;
+pub mod preference;
+pub mod rdp;
+#[cfg(test)]
+mod sim;
+pub mod universe;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::evidence::{Stage, TlsEnumeration, TlsHandshake, millis};
+use crate::probe::negotiate::NegotiateOptions;
+use plan::{Outcome, Planner};
+
+/// How hard the enumeration may push one server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeepOptions {
+    /// Connections open at once to the server. RDP servers throttle (Windows'
+    /// MaxOutstandingConnections), and xrdp listens with a backlog of 2: Linux queues three
+    /// unaccepted connections and drops the next SYN, which costs a one-second retransmit. So
+    /// the default is 3 (measured: 4 in parallel against xrdp stalled a run by a second).
+    pub max_parallel: usize,
+    /// Minimum time between two connection starts (politeness towards busy or monitored servers).
+    pub delay: Duration,
+    /// The whole enumeration ends after this long, with what was learnt.
+    pub budget: Duration,
+}
+
+impl DeepOptions {
+    pub const DEFAULT_MAX_PARALLEL: usize = 3;
+}
+
+impl Default for DeepOptions {
+    fn default() -> Self {
+        DeepOptions {
+            max_parallel: Self::DEFAULT_MAX_PARALLEL,
+            delay: Duration::ZERO,
+            budget: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Enumerate `addr`. `requested` is the X.224 request the server answered with a TLS-based
+/// protocol; `deadline` bounds each ClientHello's answer (the negotiation has its own in
+/// `negotiate`).
+pub async fn enumerate(
+    addr: SocketAddr,
+    requested: u32,
+    server_name: Option<&str>,
+    negotiate: &NegotiateOptions,
+    deadline: Duration,
+    options: &DeepOptions,
+) -> TlsEnumeration {
+    let started = Instant::now();
+    let transport = rdp::RdpTransport {
+        addr,
+        requested,
+        negotiate,
+        deadline,
+        server_name: server_name.map(str::to_string),
+    };
+    let mut planner = Planner::new();
+    let limits = engine::Limits {
+        max_parallel: options.max_parallel,
+        delay: options.delay,
+        budget: options.budget,
+    };
+    let connections = engine::drive(&mut planner, &transport, limits).await;
+    report(&planner.finish(), connections, started.elapsed())
+}
+
+/// The evidence for an outcome.
+pub fn report(outcome: &Outcome, connections: u32, elapsed: Duration) -> TlsEnumeration {
+    let vname = |v: &rdpdoctor_wire::tls::ProtocolVersion| universe::version_name(*v);
+    let mut notes = outcome.notes.clone();
+    if outcome.ssl3 == Some(true) {
+        notes.insert(
+            0,
+            "SSL 3.0 answered: the server still speaks a protocol broken since 2014 (POODLE)"
+                .into(),
+        );
+    }
+    let distinct: BTreeSet<&String> = outcome.certificates.values().collect();
+    TlsEnumeration {
+        versions: outcome
+            .versions
+            .iter()
+            .map(|(v, s)| {
+                (
+                    vname(v),
+                    s.iter().map(|id| universe::suite_name(*id)).collect(),
+                )
+            })
+            .collect(),
+        connections,
+        ssl3_accepted: outcome.ssl3 == Some(true),
+        server_preference: outcome
+            .server_preference
+            .iter()
+            .map(|(v, p)| (vname(v), *p))
+            .collect(),
+        groups: outcome
+            .groups
+            .iter()
+            .filter(|(_, g)| !g.is_empty())
+            .map(|(v, g)| {
+                (
+                    vname(v),
+                    g.iter().map(|id| universe::group_name(*id)).collect(),
+                )
+            })
+            .collect(),
+        clients: clients::compatibility(outcome),
+        certificate_by_version: if distinct.len() > 1 {
+            outcome
+                .certificates
+                .iter()
+                .map(|(v, c)| (vname(v), c.clone()))
+                .collect()
+        } else {
+            Default::default()
+        },
+        elapsed_ms: millis(elapsed),
+        incomplete: outcome.incomplete.iter().map(vname).collect(),
+        notes,
+    }
+}
+
+/// Put the enumeration into the TLS stage (its value, or the partial value of a failed stage).
+pub fn attach(stage: &mut Stage<TlsHandshake>, enumeration: TlsEnumeration) {
+    match stage {
+        Stage::Ok { value, .. } => value.enumeration = Some(enumeration),
+        Stage::Failed { partial, .. } => {
+            partial
+                .get_or_insert_with(TlsHandshake::default)
+                .enumeration = Some(enumeration)
+        }
+        Stage::Skipped { .. } => {}
+    }
+}
