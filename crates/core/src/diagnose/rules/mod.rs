@@ -7,6 +7,7 @@
 pub mod certificate;
 pub mod negotiation;
 pub mod reach;
+pub mod tls;
 
 use crate::Target;
 use crate::diagnose::{Confidence, DiagnoseOptions};
@@ -70,10 +71,15 @@ pub struct Rule {
 
 /// Every rule, in catalog order within each area.
 pub fn all() -> Vec<&'static Rule> {
-    [reach::RULES, negotiation::RULES, certificate::RULES]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        reach::RULES,
+        negotiation::RULES,
+        tls::RULES,
+        certificate::RULES,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! Security negotiation, TLS and CredSSP as seen without credentials.
+//! Security negotiation, the TLS handshake and CredSSP as seen without credentials (TLS
+//! versions and suites are in `tls`).
 
+use super::tls::{legacy_only_suite, legacy_version};
 use super::{Detection, Rule, RuleContext};
 use crate::diagnose::Confidence;
 use crate::evidence::{ErrorKind, Negotiation, Protocol, Stage, TlsHandshake};
@@ -25,14 +27,6 @@ pub static RULES: &[Rule] = &[
     Rule {
         cause: "tls-handshake-broken",
         evaluate: tls_handshake_broken,
-    },
-    Rule {
-        cause: "tls-version-mismatch",
-        evaluate: tls_version_mismatch,
-    },
-    Rule {
-        cause: "cipher-mismatch",
-        evaluate: cipher_mismatch,
     },
     Rule {
         cause: "credssp-oracle",
@@ -147,32 +141,6 @@ fn tls_failure<'a>(
     }
 }
 
-/// Whether the server answered a legacy ClientHello with an old version (so the modern failure
-/// is a version problem, not a broken handshake).
-fn legacy_version(ctx: &RuleContext<'_>) -> Option<String> {
-    let tls = ctx.evidence.tls.observed()?;
-    if tls.modern_handshake_ok {
-        return None;
-    }
-    tls.version
-        .clone()
-        .filter(|v| v == "TLSv1.0" || v == "TLSv1.1" || v == "SSLv3")
-}
-
-/// TLS 1.2 reached by a legacy hello with a suite a current client does not offer.
-fn legacy_only_suite(ctx: &RuleContext<'_>) -> Option<(String, String)> {
-    let tls = ctx.evidence.tls.observed()?;
-    if tls.modern_handshake_ok {
-        return None;
-    }
-    let version = tls.version.clone()?;
-    if version != "TLSv1.2" {
-        return None;
-    }
-    let suite = tls.cipher_suite.clone()?;
-    Some((version, suite))
-}
-
 fn tls_handshake_broken(ctx: &RuleContext<'_>) -> Option<Detection> {
     let (error, _) = tls_failure(ctx)?;
     if legacy_version(ctx).is_some() || legacy_only_suite(ctx).is_some() {
@@ -211,67 +179,6 @@ fn tls_handshake_broken(ctx: &RuleContext<'_>) -> Option<Detection> {
         d = d.evidence(format!("the server sent: {}", seen.head_hex));
     }
     Some(d)
-}
-
-fn tls_version_mismatch(ctx: &RuleContext<'_>) -> Option<Detection> {
-    if let Some(enumeration) = ctx
-        .evidence
-        .tls
-        .observed()
-        .and_then(|t| t.enumeration.as_ref())
-    {
-        let modern = ["TLSv1.2", "TLSv1.3"];
-        let accepted: Vec<&str> = enumeration
-            .versions
-            .iter()
-            .filter(|(_, s)| !s.is_empty())
-            .map(|(v, _)| v.as_str())
-            .collect();
-        if !accepted.is_empty() && !accepted.iter().any(|v| modern.contains(v)) {
-            return Some(
-                Detection::new(
-                    Confidence::High,
-                    format!(
-                        "The server only speaks {}: current clients require TLS 1.2 or later.",
-                        accepted.join(" and ")
-                    ),
-                )
-                .evidence(format!("accepted versions: {}", accepted.join(", ")))
-                .param("versions", accepted.join(", ")),
-            );
-        }
-        return None;
-    }
-    let version = legacy_version(ctx)?;
-    let tls = ctx.evidence.tls.observed()?;
-    Some(
-        Detection::new(
-            Confidence::High,
-            format!(
-                "The server only answered with {version}: current clients require TLS 1.2 or later."
-            ),
-        )
-        .evidence(format!(
-            "a TLS 1.2/1.3 handshake failed: {}",
-            tls.modern_handshake_error.as_deref().unwrap_or("refused")
-        ))
-        .evidence(format!("a legacy ClientHello was answered with {version}"))
-        .param("versions", version),
-    )
-}
-
-fn cipher_mismatch(ctx: &RuleContext<'_>) -> Option<Detection> {
-    let (version, suite) = legacy_only_suite(ctx)?;
-    let tls = ctx.evidence.tls.observed()?;
-    Some(
-        Detection::new(
-            Confidence::High,
-            format!("The server speaks {version} but only with {suite}, a cipher suite current clients no longer offer."),
-        )
-        .evidence(format!("a current-client handshake failed: {}", tls.modern_handshake_error.as_deref().unwrap_or("refused")))
-        .evidence(format!("a legacy ClientHello was answered with {suite}"))
-        .param("suites", suite),
-    )
 }
 
 fn credssp_oracle(ctx: &RuleContext<'_>) -> Option<Detection> {
@@ -386,28 +293,6 @@ mod tests {
             run(rule("tls-handshake-broken"), &ok).is_none(),
             "near miss: TLS never failed"
         );
-    }
-
-    #[test]
-    fn legacy_only_answers_are_version_or_suite_mismatches() {
-        let ev = tls_failed(
-            ErrorKind::TlsAlert,
-            Some("protocol_version"),
-            Some(("TLSv1.0", "TLS_RSA_WITH_AES_128_CBC_SHA")),
-        );
-        assert!(run(rule("tls-version-mismatch"), &ev).is_some());
-        assert!(
-            run(rule("tls-handshake-broken"), &ev).is_none(),
-            "folded: it is a version problem"
-        );
-        assert!(run(rule("cipher-mismatch"), &ev).is_none());
-        let ev = tls_failed(
-            ErrorKind::TlsAlert,
-            Some("handshake_failure"),
-            Some(("TLSv1.2", "TLS_RSA_WITH_AES_256_GCM_SHA384")),
-        );
-        assert!(run(rule("cipher-mismatch"), &ev).is_some());
-        assert!(run(rule("tls-version-mismatch"), &ev).is_none());
     }
 
     #[test]
