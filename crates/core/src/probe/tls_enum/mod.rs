@@ -150,15 +150,69 @@ pub fn report(outcome: &Outcome, connections: u32, elapsed: Duration) -> TlsEnum
     }
 }
 
-/// Put the enumeration into the TLS stage (its value, or the partial value of a failed stage).
-pub fn attach(stage: &mut Stage<TlsHandshake>, enumeration: TlsEnumeration) {
-    match stage {
-        Stage::Ok { value, .. } => value.enumeration = Some(enumeration),
-        Stage::Failed { partial, .. } => {
-            partial
-                .get_or_insert_with(TlsHandshake::default)
-                .enumeration = Some(enumeration)
+/// Put the enumeration into the TLS stage (its value, or the partial value of a failed stage),
+/// after checking it against the handshake the stage completed.
+pub fn attach(stage: &mut Stage<TlsHandshake>, mut enumeration: TlsEnumeration) {
+    let tls = match stage {
+        Stage::Ok { value, .. } => value,
+        Stage::Failed { partial, .. } => partial.get_or_insert_with(TlsHandshake::default),
+        Stage::Skipped { .. } => return,
+    };
+    cross_check(tls, &mut enumeration);
+    tls.enumeration = Some(enumeration);
+}
+
+/// A version and suite the TLS stage negotiated must be in the enumeration; if not, the
+/// server treats the enumeration's hand-built hellos differently from a real client's, and
+/// the report must not present the lists as complete.
+fn cross_check(tls: &TlsHandshake, e: &mut TlsEnumeration) {
+    let (Some(version), Some(suite)) = (&tls.version, &tls.cipher_suite) else {
+        return;
+    };
+    let Some(list) = e.versions.get(version) else {
+        return;
+    };
+    if !list.contains(suite) {
+        e.notes.push(format!(
+            "the TLS handshake negotiated {version} with {suite}, which the enumeration did not see accepted: the server answers hand-built ClientHellos differently, so the lists may be incomplete"
+        ));
+        if !e.incomplete.contains(version) {
+            e.incomplete.push(version.clone());
         }
-        Stage::Skipped { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_enumeration_is_checked_against_the_handshake() {
+        let mut e = TlsEnumeration::default();
+        e.versions.insert("TLSv1.2".into(), vec![]);
+        let mut stage = Stage::ok(
+            Duration::ZERO,
+            TlsHandshake {
+                version: Some("TLSv1.2".into()),
+                cipher_suite: Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into()),
+                ..TlsHandshake::default()
+            },
+        );
+        attach(&mut stage, e.clone());
+        let got = stage.value().and_then(|t| t.enumeration.clone()).unwrap();
+        assert_eq!(got.incomplete, ["TLSv1.2"]);
+        assert!(got.notes[0].contains("hand-built"));
+        // Near miss: the negotiated suite is in the list.
+        e.versions.insert(
+            "TLSv1.2".into(),
+            vec!["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into()],
+        );
+        attach(&mut stage, e);
+        let got = stage.value().and_then(|t| t.enumeration.clone()).unwrap();
+        assert!(got.incomplete.is_empty() && got.notes.is_empty());
+        // A skipped stage gets nothing.
+        let mut skipped: Stage<TlsHandshake> = Stage::skipped("no TLS");
+        attach(&mut skipped, TlsEnumeration::default());
+        assert!(skipped.observed().is_none());
     }
 }

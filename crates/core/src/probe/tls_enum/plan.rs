@@ -265,14 +265,6 @@ impl Planner {
         })
     }
 
-    /// Probes handed out and not answered yet.
-    pub fn in_flight(&self) -> usize {
-        self.tasks
-            .iter()
-            .filter(|t| t.state == State::InFlight)
-            .count()
-    }
-
     /// Stop handing out probes (a budget ran out, the server stopped answering); answers for
     /// probes in flight are still taken.
     pub fn abort(&mut self, why: impl Into<String>) {
@@ -297,7 +289,7 @@ impl Planner {
                 task.state = State::Ready;
                 let reason = reason.clone();
                 self.abort(format!(
-                    "the enumeration stopped early: {reason} (again after a retry); the lists are what was learnt until then"
+                    "the enumeration stopped early, the server no longer answered ({reason}); the lists are what was learnt until then"
                 ));
             } else {
                 task.retried = true;
