@@ -289,3 +289,107 @@ fn without_deep_there_is_no_enumeration() {
     assert!(r["evidence"]["tls"]["enumeration"].is_null());
     assert!(!causes(&r).contains(&"weak-tls".to_string()));
 }
+
+/// A proxy in front of a server that forwards the first `healthy` connections, then stalls
+/// (accepts and never forwards) or closes every later one at once.
+mod flaky {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub enum Then {
+        Stall,
+        Close,
+    }
+
+    pub fn start(upstream: SocketAddr, healthy: usize, then: Then) -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let n = Arc::new(AtomicUsize::new(0));
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for c in l.incoming().flatten() {
+                if n.fetch_add(1, Ordering::SeqCst) < healthy {
+                    std::thread::spawn(move || relay(c, upstream));
+                } else {
+                    match then {
+                        Then::Stall => held.push(c),
+                        Then::Close => drop(c),
+                    }
+                }
+            }
+        });
+        addr
+    }
+
+    fn relay(client: TcpStream, upstream: SocketAddr) {
+        let Ok(server) = TcpStream::connect(upstream) else {
+            return;
+        };
+        let _ = client.set_nodelay(true);
+        let _ = server.set_nodelay(true);
+        let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
+            return;
+        };
+        let pipe = |mut from: TcpStream, mut to: TcpStream| {
+            let mut buf = [0u8; 16 * 1024];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 || to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(Shutdown::Write);
+        };
+        let up = std::thread::spawn(move || pipe(client, server));
+        pipe(s2, c2);
+        let _ = up.join();
+    }
+}
+
+/// The server stops answering mid-enumeration: the check ends within a few deadlines, keeps
+/// what it learnt, names the incomplete versions and never presents an unknown version as
+/// refused.
+#[test]
+fn a_server_that_stalls_or_closes_mid_enumeration_ends_it_with_what_was_learnt() {
+    if !require("xrdp", "xrdp") {
+        return;
+    }
+    let server = servers::xrdp(XrdpConfig::new("tls").protocols("TLSv1.2, TLSv1.3"));
+    for then in [flaky::Then::Stall, flaky::Then::Close] {
+        let stall = matches!(then, flaky::Then::Stall);
+        // The normal check uses 2 connections (negotiation, TLS); then 8 enumeration probes.
+        let proxy = flaky::start(server.addr, 10, then);
+        let (run, r) = check_json(&proxy.to_string(), &["--deep", "--timeout", "1"]);
+        assert!(
+            run.elapsed < std::time::Duration::from_secs(20),
+            "took {:?}",
+            run.elapsed
+        );
+        let e = enumeration(&r);
+        let incomplete = strings(&e["incomplete"]);
+        assert!(!incomplete.is_empty(), "stall={stall}: {e}");
+        assert!(
+            strings(&e["notes"]).iter().any(|n| n.contains("stopped")),
+            "{e}"
+        );
+        for v in &incomplete {
+            if let Some(list) = e["versions"][v].as_array() {
+                assert!(
+                    !list.is_empty(),
+                    "an incomplete version listed as refused: {e}"
+                );
+            }
+        }
+        // What the server said before it stopped stays.
+        let known: usize = e["versions"]
+            .as_object()
+            .map(|o| o.values().map(|l| strings(l).len()).sum())
+            .unwrap_or(0);
+        assert!(known >= 1, "{e}");
+        eprintln!(
+            "stall={stall}: {:?}, {} connections, incomplete {incomplete:?}",
+            run.elapsed, e["connections"]
+        );
+    }
+}
