@@ -25,6 +25,39 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List the causes rdpdoctor knows (or show one: `causes cert-expired`)
     Causes(CausesArgs),
+    /// Run the embedded lab of broken RDP servers until Ctrl-C
+    Lab(LabArgs),
+    /// Start every lab scenario, check each one, print what rdpdoctor found
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LabArgs {
+    /// Scenarios to run (default: all). `rdpdoctor lab --list` shows them.
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+    /// First port; the scenarios listen on consecutive ports (default: ports chosen by the OS)
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Address to listen on (loopback only, unless you really mean it)
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Also start the hostile servers (malformed and malicious answers)
+    #[arg(long)]
+    pub hostile: bool,
+    /// List the scenarios and exit
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Deadline for each stage, in seconds (the silent and slow servers take this long)
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    /// Print the JSON document of every check instead of the table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -2,8 +2,10 @@
 
 mod causes;
 mod check;
+mod demo;
 mod diagnose;
 mod explain;
+mod lab;
 
 use crate::args::{Cli, Command};
 
@@ -13,5 +15,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Diagnose(a) => diagnose::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Causes(a) => causes::run(a),
+        Command::Lab(a) => lab::run(a).await,
+        Command::Demo(a) => demo::run(a).await,
     }
 }

@@ -18,7 +18,12 @@ pub fn text(r: &Report, st: Style) -> String {
     );
     let _ = writeln!(o, "{}", verdict_line(r, st));
     let _ = writeln!(o);
-    if let Some((first, rest)) = r.findings.split_first() {
+    // Blockers and risks in full, the answer first; info findings in a short list after them.
+    let (problems, notes): (Vec<&Finding>, Vec<&Finding>) = r
+        .findings
+        .iter()
+        .partition(|f| f.severity != Severity::Info);
+    if let Some((first, rest)) = problems.split_first() {
         let label = if first.severity == Severity::Blocker {
             "Most likely cause"
         } else {
@@ -32,6 +37,21 @@ pub fn text(r: &Report, st: Style) -> String {
                 finding(&mut o, f, st, false);
             }
         }
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(o, "{}", st.bold("Good to know"));
+        for f in notes {
+            let _ = writeln!(
+                o,
+                "  {} {}  {}",
+                st.cyan("i"),
+                f.title,
+                st.dim(&format!("[{}]", f.cause))
+            );
+            let _ = writeln!(o, "    {}", f.summary);
+            let _ = writeln!(o, "    {} {}", st.dim("If it matters:"), f.fix.summary);
+        }
+        let _ = writeln!(o);
     }
     if !r.passed.is_empty() {
         let _ = writeln!(o, "{}", st.bold("Checked and passed"));

@@ -7,6 +7,7 @@
 //! loading; a field is never renamed while `SCHEMA_VERSION` stays the same.
 
 mod auth;
+mod client;
 mod credssp;
 mod host;
 mod negotiation;
@@ -17,8 +18,9 @@ mod stage;
 mod tls;
 
 pub use auth::AuthAttempt;
+pub use client::{ClientEvidence, RdpFile, RdpGateway, RdpSetting};
 pub use credssp::{CredsspProbe, NtlmChallengeInfo};
-pub use host::HostEvidence;
+pub use host::*;
 pub use negotiation::{Negotiation, NegotiationAnswer, NegotiationProbe, Protocol};
 pub use network::{ConnectAttempt, DnsResolution, TcpConnect};
 pub use path::{PathQuality, RttSummary, UdpProbe};
@@ -62,6 +64,9 @@ pub struct Evidence {
     /// Offline evidence from the server or client (event logs, registry, files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostEvidence>,
+    /// Client-side evidence (.rdp connection files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientEvidence>,
     /// Remarks from the probe that are not findings ("TLS 1.0 only: completed with a legacy
     /// ClientHello").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -83,6 +88,7 @@ impl Evidence {
             quality: Stage::skipped("path measurement not requested (use --path)"),
             udp: Stage::skipped("UDP transport probe not requested (use --path)"),
             host: None,
+            client: None,
             notes: Vec::new(),
         }
     }

@@ -214,7 +214,13 @@ pub fn with_legacy_answer(
         .iter()
         .map(|c| CertificateDer::from(c.clone()))
         .collect();
-    if let Some(sh) = &legacy.flight.server_hello {
+    let explains = legacy.failure.is_none()
+        && legacy
+            .flight
+            .server_hello
+            .as_ref()
+            .is_some_and(legacy_answer_explains);
+    if let (Some(sh), true) = (&legacy.flight.server_hello, explains) {
         partial.version = legacy.version_name();
         partial.cipher_suite = Some(suite_name(sh.cipher_suite));
         partial.key_exchange = match &legacy.flight.key_exchange {
@@ -247,6 +253,11 @@ pub fn with_legacy_answer(
         );
     }
     let mut error = modern;
+    if let Some(sh) = &legacy.flight.server_hello {
+        // Kept for the report, but the stage stays failed: this answer does not explain it.
+        partial.version = legacy.version_name();
+        partial.cipher_suite = Some(suite_name(sh.cipher_suite));
+    }
     if let Some(a) = legacy.flight.alert() {
         partial.alert = Some(TlsAlert {
             level: a.level,
@@ -274,6 +285,21 @@ pub fn with_legacy_answer(
     (Stage::failed_with(error, partial), chain)
 }
 
+/// Whether a server's answer to the legacy hello explains why a current TLS stack failed: it
+/// chose a version older than TLS 1.2, or a suite such a stack does not speak (anything but
+/// ECDHE with an AEAD cipher). Otherwise the server is broken in some other way and the modern
+/// failure stands.
+fn legacy_answer_explains(sh: &rdpdoctor_wire::tls::ServerHello) -> bool {
+    use rdpdoctor_wire::tls::{ProtocolVersion, suites::KeyExchange};
+    if sh.version < ProtocolVersion::TLS12 {
+        return true;
+    }
+    match rdpdoctor_wire::tls::suite(sh.cipher_suite) {
+        Some(s) => !(s.kx == KeyExchange::Ecdhe && s.weaknesses().is_empty()),
+        None => false,
+    }
+}
+
 fn modern_failed(message: &str) -> TlsHandshake {
     TlsHandshake {
         client: Some(TlsClient::Modern),
@@ -283,53 +309,19 @@ fn modern_failed(message: &str) -> TlsHandshake {
     }
 }
 
-/// Named-group names as IANA spells them (`x25519`, `secp256r1`).
+/// Named-group names as IANA spells them (`x25519`, `secp256r1`), from the wire crate's table.
 pub fn group_name(g: rustls::NamedGroup) -> String {
-    match g {
-        rustls::NamedGroup::X25519 => "x25519".into(),
-        rustls::NamedGroup::secp256r1 => "secp256r1".into(),
-        rustls::NamedGroup::secp384r1 => "secp384r1".into(),
-        rustls::NamedGroup::secp521r1 => "secp521r1".into(),
-        other => format!("{other:?}").to_ascii_lowercase(),
-    }
+    let id = u16::from(g);
+    rdpdoctor_wire::tls::groups::group_name(id)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("0x{id:04X}"))
 }
 
-/// TLS alert names as the IANA registry spells them.
+/// TLS alert names as the IANA registry spells them, from the wire crate's table.
 pub fn alert_name(code: u8) -> String {
-    let name = match code {
-        0 => "close_notify",
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        21 => "decryption_failed",
-        22 => "record_overflow",
-        30 => "decompression_failure",
-        40 => "handshake_failure",
-        41 => "no_certificate",
-        42 => "bad_certificate",
-        43 => "unsupported_certificate",
-        44 => "certificate_revoked",
-        45 => "certificate_expired",
-        46 => "certificate_unknown",
-        47 => "illegal_parameter",
-        48 => "unknown_ca",
-        49 => "access_denied",
-        50 => "decode_error",
-        51 => "decrypt_error",
-        60 => "export_restriction",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        80 => "internal_error",
-        86 => "inappropriate_fallback",
-        90 => "user_canceled",
-        100 => "no_renegotiation",
-        109 => "missing_extension",
-        110 => "unsupported_extension",
-        112 => "unrecognized_name",
-        116 => "certificate_required",
-        120 => "no_application_protocol",
-        _ => return format!("alert_{code}"),
-    };
-    name.to_string()
+    rdpdoctor_wire::tls::alert_name(code)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("alert_{code}"))
 }
 
 fn classify_tls_error(e: &std::io::Error) -> (ErrorKind, String, Option<TlsAlert>) {
@@ -349,6 +341,9 @@ fn classify_tls_error(e: &std::io::Error) -> (ErrorKind, String, Option<TlsAlert
                         name,
                     }),
                 )
+            }
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge) => {
+                (ErrorKind::TooLarge, "the server sent a TLS handshake message larger than any client accepts (an oversized certificate chain?)".into(), None)
             }
             rustls::Error::InvalidMessage(m) => (
                 ErrorKind::Protocol,
@@ -417,31 +412,33 @@ impl TrustAnchors {
     /// Trust exactly the CA certificates in a PEM or DER file (`--ca-file`).
     pub fn from_file(path: &Path) -> Result<TrustAnchors, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_bytes(&bytes, &PathBuf::from(path).display().to_string())
+    }
+
+    /// Trust exactly the CA certificates in PEM or DER bytes; `store` names them in reports.
+    pub fn from_bytes(bytes: &[u8], store: &str) -> Result<TrustAnchors, String> {
         let mut roots = rustls::RootCertStore::empty();
-        let pems: Vec<_> = rustls_pemfile::certs(&mut bytes.as_slice()).collect();
+        let pems: Vec<_> = rustls_pemfile::certs(&mut &bytes[..]).collect();
         let ders: Vec<CertificateDer<'static>> = if pems.is_empty() {
-            vec![CertificateDer::from(bytes.clone())]
+            vec![CertificateDer::from(bytes.to_vec())]
         } else {
             pems.into_iter()
                 .collect::<Result<_, _>>()
-                .map_err(|e| format!("{}: {e}", path.display()))?
+                .map_err(|e| format!("{store}: {e}"))?
         };
         let (added, _ignored) = roots.add_parsable_certificates(ders);
         if added == 0 {
-            return Err(format!(
-                "{}: no usable CA certificate in the file",
-                path.display()
-            ));
+            return Err(format!("{store}: no usable CA certificate"));
         }
         let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
             Arc::new(roots),
             provider(),
         )
         .build()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| format!("{store}: {e}"))?;
         Ok(TrustAnchors {
             verifier: Some(verifier),
-            store: PathBuf::from(path).display().to_string(),
+            store: store.to_string(),
             setup_error: None,
         })
     }

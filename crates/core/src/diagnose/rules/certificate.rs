@@ -83,7 +83,11 @@ fn cert_expired(ctx: &RuleContext<'_>) -> Option<Detection> {
             }
         ),
     )
-    .evidence(format!("notAfter {}", c.not_after.to_rfc3339()))
+    .evidence(format!(
+        "notAfter {}",
+        c.not_after
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ))
     .evidence(describe(c));
     Some(with_cert_params(d, c, now))
 }
@@ -98,7 +102,7 @@ fn cert_not_yet_valid(ctx: &RuleContext<'_>) -> Option<Detection> {
         Confidence::High,
         format!("The server's certificate only becomes valid on {}: it was issued in the future, or a clock is wrong.", c.not_before.format("%Y-%m-%d %H:%M UTC")),
     )
-    .evidence(format!("notBefore {}", c.not_before.to_rfc3339()))
+    .evidence(format!("notBefore {}", c.not_before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
     .evidence(describe(c));
     if let Some(skew) = ctx
         .evidence
@@ -129,7 +133,11 @@ fn cert_expiring_soon(ctx: &RuleContext<'_>) -> Option<Detection> {
             c.not_after.format("%Y-%m-%d")
         ),
     )
-    .evidence(format!("notAfter {}", c.not_after.to_rfc3339()))
+    .evidence(format!(
+        "notAfter {}",
+        c.not_after
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ))
     .evidence(describe(c));
     Some(with_cert_params(d, c, now))
 }

@@ -272,14 +272,29 @@ mod tests {
         if let Some(c) = code {
             err = err.with_code(c);
         }
-        let partial = TlsHandshake {
-            version: legacy.map(|l| l.0.to_string()),
-            cipher_suite: legacy.map(|l| l.1.to_string()),
-            modern_handshake_ok: false,
-            modern_handshake_error: Some("handshake_failure".into()),
-            ..Default::default()
+        ev.tls = match legacy {
+            // The probe accepts a legacy answer only when it explains the modern failure: the
+            // stage then completes, marked as learnt from a legacy hello.
+            Some((version, suite)) => Stage::ok(
+                Duration::ZERO,
+                TlsHandshake {
+                    version: Some(version.into()),
+                    cipher_suite: Some(suite.into()),
+                    client: Some(TlsClient::LegacyHello),
+                    modern_handshake_ok: false,
+                    modern_handshake_error: Some("handshake_failure".into()),
+                    ..Default::default()
+                },
+            ),
+            None => Stage::failed_with(
+                err,
+                TlsHandshake {
+                    modern_handshake_ok: false,
+                    modern_handshake_error: Some("handshake_failure".into()),
+                    ..Default::default()
+                },
+            ),
         };
-        ev.tls = Stage::failed_with(err, partial);
         ev
     }
 
@@ -292,6 +307,40 @@ mod tests {
         assert!(
             run(rule("tls-handshake-broken"), &ok).is_none(),
             "near miss: TLS never failed"
+        );
+    }
+
+    #[test]
+    fn legacy_only_answers_are_version_or_suite_mismatches() {
+        let ev = tls_failed(
+            ErrorKind::TlsAlert,
+            Some("protocol_version"),
+            Some(("TLSv1.0", "TLS_RSA_WITH_AES_128_CBC_SHA")),
+        );
+        assert!(run(rule("tls-version-mismatch"), &ev).is_some());
+        assert!(
+            run(rule("tls-handshake-broken"), &ev).is_none(),
+            "folded: it is a version problem"
+        );
+        assert!(run(rule("cipher-mismatch"), &ev).is_none());
+        let ev = tls_failed(
+            ErrorKind::TlsAlert,
+            Some("handshake_failure"),
+            Some(("TLSv1.2", "TLS_RSA_WITH_3DES_EDE_CBC_SHA")),
+        );
+        assert!(
+            run(rule("cipher-mismatch"), &ev).is_some(),
+            "3DES is offered by no current client"
+        );
+        assert!(run(rule("tls-version-mismatch"), &ev).is_none());
+        let ev = tls_failed(
+            ErrorKind::TlsAlert,
+            Some("handshake_failure"),
+            Some(("TLSv1.2", "TLS_RSA_WITH_AES_256_GCM_SHA384")),
+        );
+        assert!(
+            run(rule("cipher-mismatch"), &ev).is_none(),
+            "near miss: Windows 11 still offers static-RSA GCM suites"
         );
     }
 

@@ -10,7 +10,7 @@
 
 use super::{Detection, Rule, RuleContext};
 use crate::diagnose::Confidence;
-use crate::evidence::{TlsEnumeration, TlsHandshake};
+use crate::evidence::{TlsClient, TlsEnumeration, TlsHandshake};
 use crate::probe::tls_enum::clients;
 use rdpdoctor_kb::Severity;
 use rdpdoctor_wire::tls::suites::{self, Weakness};
@@ -48,30 +48,37 @@ fn accepted_versions(e: &TlsEnumeration) -> Vec<&str> {
         .collect()
 }
 
-/// Whether the server answered a legacy ClientHello with an old version (so the modern failure
-/// is a version problem, not a broken handshake).
+/// The TLS facts when they came from a legacy ClientHello because a current TLS stack could
+/// not complete (the probe only accepts that answer when it explains the failure).
+fn legacy_answer<'a>(ctx: &'a RuleContext<'_>) -> Option<&'a TlsHandshake> {
+    let tls = ctx.evidence.tls.value()?;
+    (!tls.modern_handshake_ok && tls.client == Some(TlsClient::LegacyHello)).then_some(tls)
+}
+
+/// The version, when the server only answered a legacy hello with one older than TLS 1.2.
 pub(super) fn legacy_version(ctx: &RuleContext<'_>) -> Option<String> {
-    let tls = ctx.evidence.tls.observed()?;
-    if tls.modern_handshake_ok {
-        return None;
-    }
-    tls.version
+    legacy_answer(ctx)?
+        .version
         .clone()
         .filter(|v| OLD_VERSIONS.contains(&v.as_str()))
 }
 
-/// TLS 1.2 reached by a legacy hello with a suite a current client does not offer.
+/// TLS 1.2 reached by a legacy hello with a suite current clients do not offer at all (RC4,
+/// 3DES, DES, export, NULL, anonymous, MD5). Static-RSA and CBC suites are still offered by
+/// Windows 11 and OpenSSL 3, so they are not a mismatch (the deep check reports them as weak).
 pub(super) fn legacy_only_suite(ctx: &RuleContext<'_>) -> Option<(String, String)> {
-    let tls = ctx.evidence.tls.observed()?;
-    if tls.modern_handshake_ok {
-        return None;
-    }
+    let tls = legacy_answer(ctx)?;
     let version = tls.version.clone()?;
     if version != "TLSv1.2" {
         return None;
     }
     let suite = tls.cipher_suite.clone()?;
-    Some((version, suite))
+    let gone = suites::suite_by_name(&suite).is_some_and(|s| {
+        s.weaknesses()
+            .iter()
+            .any(|w| weak_class(*w) || *w == Weakness::Md5Mac)
+    });
+    gone.then_some((version, suite))
 }
 
 fn modern_error(tls: &TlsHandshake) -> &str {
@@ -321,17 +328,21 @@ mod tests {
     use rdpdoctor_wire::tls::ProtocolVersion;
     use std::time::Duration;
 
-    fn tls_failed(kind: ErrorKind, legacy: Option<(&str, &str)>) -> Evidence {
+    /// A failed modern handshake that a legacy hello explained (the probe then completes the
+    /// stage, marked as learnt from a legacy hello).
+    fn legacy_answered(version: &str, suite: &str) -> Evidence {
         let mut ev = evidence();
-        let err = StageError::new(StageName::Tls, kind, Duration::ZERO, "boom");
-        let partial = TlsHandshake {
-            version: legacy.map(|l| l.0.to_string()),
-            cipher_suite: legacy.map(|l| l.1.to_string()),
-            modern_handshake_ok: false,
-            modern_handshake_error: Some("handshake_failure".into()),
-            ..Default::default()
-        };
-        ev.tls = Stage::failed_with(err, partial);
+        ev.tls = Stage::ok(
+            Duration::ZERO,
+            TlsHandshake {
+                version: Some(version.into()),
+                cipher_suite: Some(suite.into()),
+                client: Some(TlsClient::LegacyHello),
+                modern_handshake_ok: false,
+                modern_handshake_error: Some("handshake_failure".into()),
+                ..Default::default()
+            },
+        );
         ev
     }
 
@@ -372,28 +383,37 @@ mod tests {
     }
 
     #[test]
-    fn legacy_only_answers_are_version_or_suite_mismatches() {
-        let ev = tls_failed(
-            ErrorKind::TlsAlert,
-            Some(("TLSv1.0", "TLS_RSA_WITH_AES_128_CBC_SHA")),
-        );
-        assert!(run(rule("tls-version-mismatch"), &ev).is_some());
+    fn without_an_enumeration_the_legacy_answer_decides() {
+        let ev = legacy_answered("TLSv1.0", "TLS_RSA_WITH_AES_128_CBC_SHA");
+        let d = run(rule("tls-version-mismatch"), &ev).expect("tls-version-mismatch");
+        assert_eq!(param(&d, "versions"), "TLSv1.0");
         assert!(run(rule("cipher-mismatch"), &ev).is_none());
         assert!(run(rule("weak-tls"), &ev).is_none(), "needs an enumeration");
-        let ev = tls_failed(
-            ErrorKind::TlsAlert,
-            Some(("TLSv1.2", "TLS_RSA_WITH_AES_256_GCM_SHA384")),
-        );
+        let ev = legacy_answered("TLSv1.2", "TLS_RSA_WITH_RC4_128_SHA");
         let d = run(rule("cipher-mismatch"), &ev).expect("cipher-mismatch");
-        assert_eq!(param(&d, "suites"), "TLS_RSA_WITH_AES_256_GCM_SHA384");
+        assert_eq!(param(&d, "suites"), "TLS_RSA_WITH_RC4_128_SHA");
         assert!(run(rule("tls-version-mismatch"), &ev).is_none());
-        // Near miss: the legacy hello answered TLS 1.2 with a suite, but the modern handshake
-        // worked, so nothing is mismatched.
-        let mut ev = ev;
-        if let Stage::Failed { partial, .. } = &mut ev.tls {
-            partial.as_mut().unwrap().modern_handshake_ok = true;
-        }
+        // Near miss: Windows 11 still offers static-RSA GCM suites.
+        let ev = legacy_answered("TLSv1.2", "TLS_RSA_WITH_AES_256_GCM_SHA384");
         assert!(run(rule("cipher-mismatch"), &ev).is_none());
+        // Near miss: the modern handshake worked.
+        let mut ev = legacy_answered("TLSv1.0", "TLS_RSA_WITH_AES_128_CBC_SHA");
+        if let Stage::Ok { value, .. } = &mut ev.tls {
+            value.modern_handshake_ok = true;
+        }
+        assert!(run(rule("tls-version-mismatch"), &ev).is_none());
+    }
+
+    #[test]
+    fn the_enumeration_takes_precedence_over_the_legacy_answer() {
+        // The legacy answer alone says TLS 1.0; the enumeration shows TLS 1.2 too.
+        let mut ev = enumerated(&[(V10, &[0x002f]), (V12, &[0xc02f]), (V13, &[])], false);
+        if let Stage::Ok { value, .. } = &mut ev.tls {
+            value.version = Some("TLSv1.0".into());
+            value.client = Some(TlsClient::LegacyHello);
+            value.modern_handshake_ok = false;
+        }
+        assert!(run(rule("tls-version-mismatch"), &ev).is_none());
     }
 
     #[test]
