@@ -193,8 +193,8 @@ fn deep_tls(o: &mut String, r: &Report, st: Style) {
             st.dim("refused")
         } else {
             let order = match e.server_preference.get(version) {
-                Some(true) => " (server's order)",
-                Some(false) => " (client's order)",
+                Some(true) => " (the server's preference order)",
+                Some(false) => " (no server preference: the client's order wins; strongest first)",
                 None => "",
             };
             format!("{}{}", suites.join(", "), st.dim(order))
