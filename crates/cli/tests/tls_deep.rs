@@ -213,6 +213,48 @@ fn tls12_only_with_a_chosen_list() {
     }
 }
 
+/// Suites no Rust TLS library speaks: NULL encryption, anonymous DH, DHE, static RSA with CBC.
+#[test]
+fn weak_and_legacy_suites_are_enumerated_and_reported() {
+    if !require("xrdp", "xrdp") {
+        return;
+    }
+    let server =
+        servers::xrdp(XrdpConfig::new("tls").protocols("TLSv1.2").ciphers(
+            "NULL-SHA256:DHE-RSA-AES128-GCM-SHA256:ADH-AES128-SHA256:AES128-SHA:@SECLEVEL=0",
+        ));
+    let (_, r) = deep(&server.target());
+    let e = enumeration(&r);
+    let v = versions(e);
+    assert_eq!(
+        as_sets(&v)["TLSv1.2"],
+        set(&[
+            "TLS_RSA_WITH_NULL_SHA256",
+            "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_DH_anon_WITH_AES_128_CBC_SHA256",
+            "TLS_RSA_WITH_AES_128_CBC_SHA",
+        ]),
+        "{e}"
+    );
+    assert_elimination_bound(e);
+    if let Some(theirs) = sslscan(server.port()) {
+        assert_eq!(theirs, as_sets(&v), "sslscan disagrees");
+    }
+    let f = finding(&r, "weak-tls");
+    let evidence = f["evidence"].to_string();
+    assert!(
+        evidence.contains("TLS_RSA_WITH_NULL_SHA256 (null_cipher"),
+        "{f}"
+    );
+    assert!(
+        evidence.contains("TLS_DH_anon_WITH_AES_128_CBC_SHA256 (anonymous"),
+        "{f}"
+    );
+    assert_eq!(f["confidence"], "high");
+    // Windows 11 still shares TLS_RSA_WITH_AES_128_CBC_SHA: no mismatch.
+    assert!(!causes(&r).contains(&"cipher-mismatch".to_string()));
+}
+
 #[test]
 fn tls13_only() {
     if !require("xrdp", "xrdp") {
