@@ -38,10 +38,11 @@ pub async fn run(args: CheckArgs) -> u8 {
         timeouts: Timeouts::uniform(Duration::from_secs_f64(args.timeout)),
         cookie: args.cookie.clone(),
         extended_negotiation: false,
-        deep: args.deep.then(|| DeepOptions {
-            max_parallel: usize::from(args.max_parallel),
-            delay: Duration::from_millis(args.delay_ms),
-            ..DeepOptions::default()
+        deep: args.deep.then(|| {
+            DeepOptions::new(
+                usize::from(args.max_parallel),
+                Duration::from_millis(args.delay_ms),
+            )
         }),
     };
     let prober = Prober::new(options, trust);

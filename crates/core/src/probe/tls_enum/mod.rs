@@ -52,15 +52,26 @@ pub struct DeepOptions {
 
 impl DeepOptions {
     pub const DEFAULT_MAX_PARALLEL: usize = 3;
+    /// The budget without a politeness delay: enough for a permissive server over a slow link.
+    pub const BASE_BUDGET: Duration = Duration::from_secs(120);
+    /// Connection starts the budget leaves room for when a delay spaces them out (the most
+    /// permissive servers take about a hundred).
+    const BUDGETED_STARTS: u32 = 150;
+
+    /// Options for `max_parallel` connections at once, starts `delay` apart, with a budget
+    /// that grows with the delay so politeness does not cut the enumeration short.
+    pub fn new(max_parallel: usize, delay: Duration) -> DeepOptions {
+        DeepOptions {
+            max_parallel: max_parallel.max(1),
+            delay,
+            budget: Self::BASE_BUDGET + delay * Self::BUDGETED_STARTS,
+        }
+    }
 }
 
 impl Default for DeepOptions {
     fn default() -> Self {
-        DeepOptions {
-            max_parallel: Self::DEFAULT_MAX_PARALLEL,
-            delay: Duration::ZERO,
-            budget: Duration::from_secs(120),
-        }
+        DeepOptions::new(Self::DEFAULT_MAX_PARALLEL, Duration::ZERO)
     }
 }
 
@@ -185,6 +196,15 @@ fn cross_check(tls: &TlsHandshake, e: &mut TlsEnumeration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_politeness_delay_stretches_the_budget() {
+        let d = DeepOptions::default();
+        assert_eq!((d.max_parallel, d.budget), (3, DeepOptions::BASE_BUDGET));
+        let slow = DeepOptions::new(0, Duration::from_secs(2));
+        assert_eq!(slow.max_parallel, 1);
+        assert!(slow.budget >= Duration::from_secs(2) * 150);
+    }
 
     #[test]
     fn the_enumeration_is_checked_against_the_handshake() {
