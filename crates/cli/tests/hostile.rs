@@ -23,12 +23,32 @@ fn hostile_servers_never_win() {
     let ca = ca.display().to_string();
     let timeout = TIMEOUT_SECONDS.to_string();
     for endpoint in lab.endpoints() {
-        let Scenario::Hostile(h) = &endpoint.scenario else { unreachable!() };
+        let Scenario::Hostile(h) = &endpoint.scenario else {
+            unreachable!()
+        };
         let expected = h.expected();
-        let run = rdpdoctor(&["check", &endpoint.addr.to_string(), "--format", "json", "--timeout", &timeout, "--ca-file", &ca]);
+        let run = rdpdoctor(&[
+            "check",
+            &endpoint.addr.to_string(),
+            "--format",
+            "json",
+            "--timeout",
+            &timeout,
+            "--ca-file",
+            &ca,
+        ]);
         let name = h.name();
-        assert!(!run.stderr.contains("panicked"), "{name}: panic\n{}", run.stderr);
-        assert!(matches!(run.code, 1 | 2), "{name}: exit {} (expected 1 with a finding or 2)\n{}", run.code, run.stdout);
+        assert!(
+            !run.stderr.contains("panicked"),
+            "{name}: panic\n{}",
+            run.stderr
+        );
+        assert!(
+            matches!(run.code, 1 | 2),
+            "{name}: exit {} (expected 1 with a finding or 2)\n{}",
+            run.code,
+            run.stdout
+        );
         // Every stage has its own deadline; a hostile server cannot stretch the whole check
         // beyond the stages it can stall (with the legacy-TLS retry), plus start-up slack.
         let bound = Duration::from_secs(TIMEOUT_SECONDS * 4 + 2);
@@ -40,17 +60,43 @@ fn hostile_servers_never_win() {
         } else {
             assert_eq!(r["verdict"], "could_not_check", "{name}");
         }
-        assert_eq!(ev["tcp"]["status"], "ok", "{name}: the TCP connection is kept");
+        assert_eq!(
+            ev["tcp"]["status"], "ok",
+            "{name}: the TCP connection is kept"
+        );
         let stage = ev[expected.stage].clone();
-        assert_eq!(stage["status"], "failed", "{name}: expected a failure at {}: {}", expected.stage, serde_json::to_string_pretty(ev).unwrap_or_default());
+        assert_eq!(
+            stage["status"],
+            "failed",
+            "{name}: expected a failure at {}: {}",
+            expected.stage,
+            serde_json::to_string_pretty(ev).unwrap_or_default()
+        );
         let kind = stage["error"]["kind"].as_str().unwrap_or_default();
         // The hand-made TLS flight with broken certificate DER makes the TLS stack give up as
         // soon as the flight stops making sense; which error that is depends on the stack.
-        let accepted: &[&str] = if name == "malformed-cert" { &["tls", "protocol", "closed"] } else { &[expected.kind] };
-        assert!(accepted.contains(&kind), "{name}: kind {kind}, expected {accepted:?} ({})", stage["error"]["message"]);
-        assert!(!stage["error"]["message"].as_str().unwrap_or_default().is_empty(), "{name}: a clear error");
+        let accepted: &[&str] = if name == "malformed-cert" {
+            &["tls", "protocol", "closed"]
+        } else {
+            &[expected.kind]
+        };
+        assert!(
+            accepted.contains(&kind),
+            "{name}: kind {kind}, expected {accepted:?} ({})",
+            stage["error"]["message"]
+        );
+        assert!(
+            !stage["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty(),
+            "{name}: a clear error"
+        );
         for earlier in STAGES.iter().take_while(|s| **s != expected.stage) {
-            assert_eq!(ev[*earlier]["status"], "ok", "{name}: {earlier} must keep its result");
+            assert_eq!(
+                ev[*earlier]["status"], "ok",
+                "{name}: {earlier} must keep its result"
+            );
         }
     }
 }

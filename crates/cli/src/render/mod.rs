@@ -1,6 +1,9 @@
 //! Renderers: the same Report as text (answer first), JSON and Markdown. A renderer never
 //! decides anything; it only shows what the diagnosis said.
 
+pub mod csv;
+pub mod fleet;
+pub mod html;
 mod markdown;
 pub mod style;
 mod text;

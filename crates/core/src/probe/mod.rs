@@ -10,6 +10,7 @@
 
 pub mod credssp;
 pub mod dns;
+pub mod gate;
 pub mod hello;
 pub mod io;
 pub mod negotiate;
@@ -18,6 +19,7 @@ pub mod tls;
 pub mod tls_enum;
 
 use chrono::Utc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::Target;
@@ -69,6 +71,8 @@ pub struct ProbeOptions {
     /// `check --deep`: enumerate every TLS version, suite and group the server accepts
     /// (`evidence.tls.enumeration`), on its own connections after the other stages.
     pub deep: Option<tls_enum::DeepOptions>,
+    /// Awaited before every TCP connection the probe opens (`scan --rate`); `None` for `check`.
+    pub connect_gate: Option<Arc<dyn gate::ConnectGate>>,
 }
 
 /// A probe with its shared, expensive parts (resolver, trust store) built once: create one and
@@ -124,7 +128,8 @@ impl Prober {
         };
 
         // tcp
-        let (tcp_stage, stream) = tcp::connect(&addresses, target.port, t.connect).await;
+        let gate = self.options.connect_gate.as_deref();
+        let (tcp_stage, stream) = tcp::connect(&addresses, target.port, t.connect, gate).await;
         let address = tcp_stage.value().and_then(|c| c.address);
         ev.tcp = tcp_stage;
         let (Some(mut stream), Some(address)) = (stream, address) else {
@@ -138,6 +143,7 @@ impl Prober {
             deadline: t.negotiate,
             connect_deadline: t.connect,
             extended: self.options.extended_negotiation,
+            connect_gate: self.options.connect_gate.clone(),
         };
         let mut leftover = Vec::new();
         let first = negotiate::exchange(

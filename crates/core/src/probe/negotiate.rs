@@ -44,6 +44,8 @@ pub struct NegotiateOptions {
     pub connect_deadline: Duration,
     /// Also ask for RDSTLS and RDSAAD (Entra ID) on servers that speak HYBRID_EX.
     pub extended: bool,
+    /// Awaited before each follow-up connection (see [`super::gate`]).
+    pub connect_gate: Option<std::sync::Arc<dyn super::gate::ConnectGate>>,
 }
 
 /// The X.224 Connection Request (19 bytes without a cookie).
@@ -265,7 +267,8 @@ pub async fn probe_fresh(
     options: &NegotiateOptions,
 ) -> NegotiationProbe {
     let started = Instant::now();
-    let (attempt, stream) = super::tcp::connect_one(addr, options.connect_deadline).await;
+    let gate = options.connect_gate.as_deref();
+    let (attempt, stream) = super::tcp::connect_one(addr, options.connect_deadline, gate).await;
     match stream {
         Some(mut s) => {
             let mut leftover = Vec::new();
