@@ -7,8 +7,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
-use rdpdoctor_testkit::servers::{self, XrdpConfig};
 use rdpdoctor_testkit::require;
+use rdpdoctor_testkit::servers::{self, XrdpConfig};
 use serde_json::Value;
 
 const VERSIONS: [&str; 4] = ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
