@@ -129,6 +129,13 @@ pub struct CheckArgs {
     /// Send `Cookie: mstshash=NAME` in the X.224 request (some load balancers route on it)
     #[arg(long, value_name = "NAME")]
     pub cookie: Option<String>,
+    #[command(flatten)]
+    pub deep: DeepArgs,
+}
+
+/// The TLS deep check, for `check` and per target for `scan`.
+#[derive(Args, Debug, Clone)]
+pub struct DeepArgs {
     /// Also list every TLS version and cipher suite the server accepts, its suite order and
     /// groups, and what Windows 11 and FreeRDP 3 clients would negotiate (more connections)
     #[arg(long)]
@@ -140,6 +147,18 @@ pub struct CheckArgs {
     /// With --deep: wait at least this long between two connection starts
     #[arg(long, default_value_t = 0, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub delay_ms: u64,
+}
+
+impl DeepArgs {
+    /// The probe's deep options, when `--deep` was given.
+    pub fn options(&self) -> Option<rdpdoctor_core::probe::tls_enum::DeepOptions> {
+        self.deep.then(|| {
+            rdpdoctor_core::probe::tls_enum::DeepOptions::new(
+                usize::from(self.max_parallel),
+                std::time::Duration::from_millis(self.delay_ms),
+            )
+        })
+    }
 }
 
 #[derive(Args, Debug)]
@@ -219,6 +238,8 @@ pub struct ScanArgs {
     /// Hosts, HOST:PORT, CIDR ranges, files of targets, .rdp files, - for stdin
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
+    #[command(flatten)]
+    pub deep: DeepArgs,
     /// Port for targets written without one
     #[arg(long, default_value_t = rdpdoctor_core::target::DEFAULT_PORT)]
     pub port: u16,

@@ -9,7 +9,6 @@ use crate::render;
 use rdpdoctor_core::Target;
 use rdpdoctor_core::diagnose::{DiagnoseOptions, diagnose};
 use rdpdoctor_core::probe::tls::TrustAnchors;
-use rdpdoctor_core::probe::tls_enum::DeepOptions;
 use rdpdoctor_core::probe::{ProbeOptions, Prober, Timeouts};
 
 pub async fn run(args: CheckArgs) -> u8 {
@@ -38,12 +37,7 @@ pub async fn run(args: CheckArgs) -> u8 {
         timeouts: Timeouts::uniform(Duration::from_secs_f64(args.timeout)),
         cookie: args.cookie.clone(),
         extended_negotiation: false,
-        deep: args.deep.then(|| {
-            DeepOptions::new(
-                usize::from(args.max_parallel),
-                Duration::from_millis(args.delay_ms),
-            )
-        }),
+        deep: args.deep.options(),
         connect_gate: None,
     };
     let prober = Prober::new(options, trust);

@@ -182,7 +182,7 @@ fn prober(args: &ScanArgs, concurrency: usize) -> Result<Prober, Fail> {
             cookie: args.cookie.clone(),
             extended_negotiation: false,
             connect_gate,
-            deep: None,
+            deep: args.deep.options(),
         },
         trust,
     ))
