@@ -87,6 +87,31 @@ pub struct CheckArgs {
     /// Send `Cookie: mstshash=NAME` in the X.224 request (some load balancers route on it)
     #[arg(long, value_name = "NAME")]
     pub cookie: Option<String>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// The authenticated check. The password is never an argument: it comes from the
+/// `RDPDOCTOR_PASSWORD` environment variable or a prompt without echo.
+#[derive(Args, Debug)]
+pub struct AuthArgs {
+    /// Also log on as this user to name the exact refusal (wrong password, locked account,
+    /// missing logon right, licensing, ...). Password: RDPDOCTOR_PASSWORD or a prompt
+    #[arg(long, value_name = "[DOMAIN\\]NAME")]
+    pub user: Option<String>,
+    /// The user's domain (instead of DOMAIN\NAME)
+    #[arg(long, value_name = "DOMAIN", requires = "user")]
+    pub domain: Option<String>,
+    /// Stop after the NLA (CredSSP) logon instead of following the connection sequence
+    #[arg(long, requires = "user")]
+    pub auth_only: bool,
+    /// Send the credentials even if the server's certificate is not trusted (check it first:
+    /// NTLM responses sent to an impostor can be cracked offline)
+    #[arg(long, requires = "user")]
+    pub trust_server_cert: bool,
+    /// Send the credentials only to the server whose certificate has this SHA-256 thumbprint
+    #[arg(long, value_name = "SHA256", requires = "user")]
+    pub cert_sha256: Option<String>,
 }
 
 #[derive(Args, Debug)]
