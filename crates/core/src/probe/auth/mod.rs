@@ -217,8 +217,8 @@ pub(crate) struct Stop {
     /// For humans; scrubbed of the password before it becomes evidence.
     pub message: String,
     pub code: Option<String>,
-    /// The TLS handshake failed: another backend may succeed.
-    pub tls_error: Option<StageError>,
+    /// The TLS handshake failed: another backend may succeed (boxed: rarely there, and large).
+    pub tls_error: Option<Box<StageError>>,
 }
 
 impl Stop {
@@ -297,7 +297,7 @@ async fn attempt(run: &mut Run<'_>, env: &Env<'_>, backend: Backend) -> Result<(
             outcome: AuthOutcome::Failed,
             message: e.message.clone(),
             code: e.code.clone(),
-            tls_error: (backend == Backend::Rustls).then_some(e),
+            tls_error: (backend == Backend::Rustls).then(|| Box::new(e)),
         })?;
     run.attempt.tls = Some(secured.tls.clone());
     run.progress.complete();
