@@ -180,6 +180,20 @@ fn deny_after_logon_with_0x9_is_a_missing_logon_right() {
 }
 
 #[test]
+fn early_user_authorization_access_denied_is_a_missing_logon_right() {
+    let l = lab(&["early-auth-denied"]);
+    let (_, r) = l.check("early-auth-denied", PASSWORD, &[]);
+    let a = auth(&r);
+    assert_eq!(a["early_user_authorization"]["code"], 5, "{a:#}");
+    assert_eq!(a["early_user_authorization"]["name"], "AUTHZ_ACCESS_DENIED");
+    assert_eq!(a["stage_reached"], "credssp");
+    assert_eq!(a["stopped_in"], "early_user_authorization");
+    assert!(a["ntstatus"].is_null(), "the password was right");
+    assert_eq!(causes(&r), ["logon-right-missing"]);
+    assert_eq!(finding(&r, "logon-right-missing")["confidence"], "high");
+}
+
+#[test]
 fn a_set_error_info_code_outside_every_table_is_kept_raw() {
     let l = lab(&["deny-login-0x8"]);
     let (_, r) = l.check("deny-login-0x8", PASSWORD, &[]);
