@@ -18,6 +18,7 @@ pub mod diagnose;
 pub mod evidence;
 pub mod offline;
 pub mod probe;
+pub mod scan;
 pub mod target;
 
 pub use evidence::{Evidence, Stage, StageError, StageName};

@@ -273,6 +273,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "suites",
     "code",
     "user",
+    "domain",
     "address",
 ];
 

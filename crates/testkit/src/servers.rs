@@ -72,28 +72,40 @@ pub fn free_port() -> u16 {
 }
 
 /// Wait until something listens on `addr` (read from /proc, so no probe connection disturbs a
-/// server with a listen backlog of 2).
+/// server with a listen backlog of 2). Panics with the server's log when it does not.
 fn wait_listening(addr: SocketAddr, child: &mut Child, log: &Path, what: &str) {
+    if let Err(e) = try_wait_listening(addr, child, log, what) {
+        panic!("{e}");
+    }
+}
+
+/// Like [`wait_listening`], returning the failure (with the log) instead of panicking.
+fn try_wait_listening(
+    addr: SocketAddr,
+    child: &mut Child,
+    log: &Path,
+    what: &str,
+) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     let needle = format!(":{:04X} 00000000:0000 0A", addr.port());
     while Instant::now() < deadline {
         let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
         let tcp6 = std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
         if tcp.lines().chain(tcp6.lines()).any(|l| l.contains(&needle)) {
-            return;
+            return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "{what} exited ({status}) before listening on {addr}:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!(
+                "{what} exited ({status}) before listening on {addr}:\n{log}"
+            ));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!(
-        "{what} did not listen on {addr} within 10 s:\n{}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
+    let log = std::fs::read_to_string(log).unwrap_or_default();
+    Err(format!(
+        "{what} did not listen on {addr} within 10 s:\n{log}"
+    ))
 }
 
 /// How to configure an xrdp instance (`[Globals]` keys of xrdp.ini).
@@ -382,24 +394,25 @@ pub fn freerdp_shadow(config: ShadowConfig) -> Server {
             .spawn()
             .expect("freerdp-shadow-cli must be installed (apt-get install freerdp2-shadow-x11)")
     };
-    // The shared display can still be settling when the first server starts (the X server
-    // of a test process that just ended may be going away on a neighbouring display): retry
-    // a start that failed to open the display.
+    // Under load the shadow server sometimes fails to open the shared display on its first
+    // try (X is busy with other clients); it then exits at once, so start it again.
     let mut child = start();
-    for _ in 0..3 {
-        std::thread::sleep(Duration::from_millis(150));
-        match child.try_wait() {
-            Ok(Some(_))
-                if std::fs::read_to_string(&log)
-                    .unwrap_or_default()
-                    .contains("failed to open display") =>
-            {
-                child = start()
+    let mut attempt = 1u64;
+    loop {
+        match try_wait_listening(addr, &mut child, &log, "freerdp-shadow-cli") {
+            Ok(()) => break,
+            Err(e) if attempt < 5 && e.contains("failed to open display") => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(200 * attempt));
+                child = start();
             }
-            _ => break,
+            Err(e) => {
+                kill_group(child.id());
+                let _ = child.wait();
+                panic!("{e}");
+            }
         }
     }
-    wait_listening(addr, &mut child, &log, "freerdp-shadow-cli");
     Server {
         addr,
         name: format!("freerdp-shadow-{}", config.sec.unwrap_or("default")),

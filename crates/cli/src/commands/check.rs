@@ -13,7 +13,7 @@ use rdpdoctor_core::probe::tls::TrustAnchors;
 use rdpdoctor_core::probe::{ProbeOptions, Prober, Timeouts};
 
 pub async fn run(args: CheckArgs) -> u8 {
-    let target = match Target::parse(&args.target) {
+    let (target, rdp_client) = match resolve_target(&args.target) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("rdpdoctor: {e}");
@@ -47,10 +47,17 @@ pub async fn run(args: CheckArgs) -> u8 {
         cookie: args.cookie.clone(),
         extended_negotiation: false,
         auth,
+        connect_gate: None,
     };
     let prober = Prober::new(options, trust);
     let mut report = prober.check(&target).await;
     let now = Utc::now();
+    if let Some(client) = rdp_client {
+        report.evidence.client = Some(client);
+    }
+    if !args.evidence.is_empty() {
+        merge_offline(&mut report, &args.evidence, now).await;
+    }
     let mut dopts = DiagnoseOptions::at(now);
     dopts.expiry_warning_days = args.output.expiry_warning_days;
     let diagnosis = diagnose(&report.target, &report.evidence, &dopts);
@@ -112,4 +119,59 @@ fn password(account: &str) -> Result<Password, String> {
     rpassword::prompt_password(format!("Password for {account}: "))
         .map(Password::new)
         .map_err(|e| format!("could not read the password: {e}"))
+}
+
+/// A host argument, or a .rdp file: the file's address (the alternate address when it has one,
+/// with the full address as the name to verify) and its client settings, which the rules judge
+/// against the server (a file without CredSSP against an NLA-only server).
+fn resolve_target(
+    arg: &str,
+) -> Result<(Target, Option<rdpdoctor_core::evidence::ClientEvidence>), String> {
+    let path = std::path::Path::new(arg);
+    let is_rdp = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("rdp"));
+    if !is_rdp {
+        return Target::parse(arg)
+            .map(|t| (t, None))
+            .map_err(|e| e.to_string());
+    }
+    let file = rdpdoctor_core::offline::read_rdp_file(path).map_err(|w| w.to_string())?;
+    let mut target = file.target().map_err(|e| format!("{arg}: {e}"))?;
+    target.input = arg.to_string();
+    let client = rdpdoctor_core::evidence::ClientEvidence {
+        rdp_files: vec![file],
+    };
+    Ok((target, Some(client)))
+}
+
+/// `--evidence`: read the server's files and attach the ones about this server.
+async fn merge_offline(
+    report: &mut rdpdoctor_core::evidence::Report,
+    paths: &[std::path::PathBuf],
+    now: chrono::DateTime<Utc>,
+) {
+    let paths = paths.to_vec();
+    let options = rdpdoctor_core::offline::AnalyzeOptions::at(now);
+    let offline = match tokio::task::spawn_blocking(move || {
+        rdpdoctor_core::offline::analyze_paths(&paths, &options)
+    })
+    .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("rdpdoctor: reading the evidence failed: {e}");
+            return;
+        }
+    };
+    for w in &offline.warnings {
+        eprintln!("rdpdoctor: warning: {w}");
+    }
+    if let Err(e) = offline.attach_to(&mut report.evidence, &report.target) {
+        eprintln!("rdpdoctor: --evidence not used: {e}");
+        report
+            .evidence
+            .notes
+            .push(format!("the --evidence files were not used: {e}"));
+    }
 }

@@ -1,8 +1,11 @@
 //! Renderers: the same Report as text (answer first), JSON and Markdown. A renderer never
 //! decides anything; it only shows what the diagnosis said.
 
+pub mod csv;
+pub mod fleet;
+pub mod html;
 mod markdown;
-mod style;
+pub mod style;
 mod text;
 
 pub use markdown::markdown;
@@ -27,8 +30,13 @@ pub fn print(report: &Report, format: Format) {
         Format::Json => json(report) + "\n",
         Format::Markdown => markdown(report),
     };
+    write_stdout(&out);
+}
+
+/// Write text to stdout through anstream (colour stripped when stdout is not a terminal).
+pub fn write_stdout(text: &str) {
     let mut stdout = anstream::stdout();
-    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
 }
 

@@ -10,12 +10,19 @@ use rdpdoctor_kb::{FixStep, Severity, Shell};
 
 pub fn text(r: &Report, st: Style) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "{} {}",
-        st.bold("rdpdoctor check"),
-        st.bold(&r.target.authority())
-    );
+    let (command, subject) = if r.evidence.has_live_probe() {
+        ("rdpdoctor check", r.target.authority())
+    } else {
+        (
+            "rdpdoctor analyze",
+            r.evidence
+                .host
+                .as_ref()
+                .and_then(|h| h.name.clone())
+                .unwrap_or_else(|| r.target.host.clone()),
+        )
+    };
+    let _ = writeln!(o, "{} {}", st.bold(command), st.bold(&subject));
     let _ = writeln!(o, "{}", verdict_line(r, st));
     let _ = writeln!(o);
     // Blockers and risks in full, the answer first; info findings in a short list after them.
@@ -83,6 +90,9 @@ fn verdict_line(r: &Report, st: Style) -> String {
     let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
     let (b, k) = (count(Severity::Blocker), count(Severity::Risk));
     match r.verdict {
+        Verdict::Healthy if !r.evidence.has_live_probe() => {
+            st.green("HEALTHY: nothing in the evidence points to a problem")
+        }
         Verdict::Healthy => st.green("HEALTHY: every check passed"),
         Verdict::Problems => st.red(&format!(
             "PROBLEMS FOUND: {b} blocker{}, {k} risk{}",
@@ -170,6 +180,19 @@ pub fn prompt(shell: Shell) -> &'static str {
 
 fn stages(o: &mut String, r: &Report, st: Style) {
     let ev = &r.evidence;
+    if !ev.has_live_probe() {
+        if let Some(h) = &ev.host {
+            let _ = writeln!(
+                o,
+                "{} {} files, {} events read, {} damaged records skipped",
+                st.dim("Evidence:"),
+                h.files.len(),
+                h.events_read,
+                h.records_skipped
+            );
+        }
+        return;
+    }
     let mut parts = Vec::new();
     let mut add = |name: &str, status: String| parts.push(format!("{name} {status}"));
     add("dns", stage_status(&ev.dns, st));

@@ -62,7 +62,7 @@ impl Finding {
         ctx: &RuleContext<'_>,
     ) -> Finding {
         let entry = rdpdoctor_kb::cause(cause);
-        let mut params = d.params;
+        let mut params = split_account(d.params);
         params.push(("host", ctx.target.host.clone()));
         params.push(("port", ctx.target.port.to_string()));
         let fix = match entry {
@@ -112,6 +112,28 @@ impl Finding {
             }
         }
     }
+}
+
+/// Fix commands take the account as `{user}` (an AD identity: the bare account name) and
+/// `{domain}`; rules report it as seen (`CONTOSO\alice`, `alice@contoso.com`, `alice`).
+fn split_account(mut params: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    let Some(i) = params.iter().position(|(k, _)| *k == "user") else {
+        return params;
+    };
+    let account = params.remove(i).1;
+    let (domain, user) = match (account.split_once('\\'), account.split_once('@')) {
+        (Some((d, u)), _) => (d.to_string(), u.to_string()),
+        (None, Some((u, d))) => (
+            d.split('.').next().unwrap_or(d).to_ascii_uppercase(),
+            u.to_string(),
+        ),
+        (None, None) => ("DOMAIN".to_string(), account),
+    };
+    params.push(("user", user));
+    if !params.iter().any(|(k, _)| *k == "domain") {
+        params.push(("domain", domain));
+    }
+    params
 }
 
 /// Replace `{name}` placeholders in the recipe with this target's values. Unknown placeholders

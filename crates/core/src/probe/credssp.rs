@@ -53,7 +53,12 @@ pub async fn probe<S: AsyncRead + AsyncWrite + Unpin>(
     let _ = stream.flush().await;
     let mut buf = Vec::new();
     let until = Instant::now() + deadline;
-    let framing = |b: &[u8]| -> Option<Frame> { tsrequest::frame(b).ok() };
+    let framing = |b: &[u8]| -> Result<Frame, ErrorKind> {
+        tsrequest::frame(b).map_err(|e| match e {
+            tsrequest::TsRequestError::TooLarge { .. } => ErrorKind::TooLarge,
+            _ => ErrorKind::Protocol,
+        })
+    };
     let read = read_message(stream, &mut buf, tsrequest::MAX_MESSAGE_LEN, until, framing).await;
     let received_at = Utc::now();
     let len = match read {
@@ -70,18 +75,18 @@ pub async fn probe<S: AsyncRead + AsyncWrite + Unpin>(
             }
             return Stage::failed(err);
         }
-        Ok(None) => {
+        Ok(Err(kind)) => {
             let mut seen = Seen::from_bytes(&buf);
             let what = looks_like(&buf);
             seen.looks_like = Some(what.clone());
-            let err = fail(
-                ErrorKind::Protocol,
-                format!("the server does not speak CredSSP: it answered the TSRequest with {what}"),
-            )
-            .with_seen(seen);
-            return Stage::failed(err);
+            let msg = if kind == ErrorKind::TooLarge {
+                "the server's TSRequest is larger than any CredSSP message".to_string()
+            } else {
+                format!("the server does not speak CredSSP: it answered the TSRequest with {what}")
+            };
+            return Stage::failed(fail(kind, msg).with_seen(seen));
         }
-        Ok(Some(len)) => len,
+        Ok(Ok(len)) => len,
     };
     match TsRequest::decode(&buf[..len]) {
         Err(e) => Stage::failed(

@@ -58,7 +58,8 @@ pub async fn hello_over_rdp(
 ) -> HelloResult {
     let started = Instant::now();
     let fail = |kind, msg: String| StageError::new(StageName::Tls, kind, started.elapsed(), msg);
-    let (attempt, stream) = super::tcp::connect_one(addr, options.connect_deadline).await;
+    let gate = options.connect_gate.as_deref();
+    let (attempt, stream) = super::tcp::connect_one(addr, options.connect_deadline, gate).await;
     let Some(mut stream) = stream else {
         let kind = attempt.error.unwrap_or(ErrorKind::Io);
         return HelloResult::failed(fail(

@@ -89,26 +89,27 @@ impl ReadFailure {
 }
 
 /// Read into `buf` until `frame` says a message is complete, the peer closes, the deadline passes
-/// or `max` bytes are buffered. `frame` returns `None` when the bytes can never become a valid
-/// message (stop reading), else a [`Frame`] (`Need(n)`: `n` more bytes). Returns the length of
-/// the complete message (which may be shorter than `buf`). On failure `buf` keeps what arrived,
-/// for the report.
+/// or `max` bytes are buffered. `frame` returns `Err(kind)` when the bytes can never become a
+/// valid message (stop reading; `kind` says why: `not_rdp`, `too_large`, `protocol`), else a
+/// [`Frame`] (`Need(n)`: `n` more bytes). Returns the length of the complete message (which may
+/// be shorter than `buf`), or the kind of invalidity. On failure `buf` keeps what arrived, for
+/// the report.
 pub async fn read_message<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
     max: usize,
     deadline: Instant,
-    frame: impl Fn(&[u8]) -> Option<Frame>,
-) -> Result<Option<usize>, ReadFailure> {
+    frame: impl Fn(&[u8]) -> Result<Frame, ErrorKind>,
+) -> Result<Result<usize, ErrorKind>, ReadFailure> {
     let mut chunk = [0u8; 4096];
     loop {
         match frame(buf) {
-            Some(Frame::Complete(n)) => return Ok(Some(n)),
-            None => return Ok(None),
-            Some(Frame::Need(n)) if buf.len().saturating_add(n) > max => {
+            Ok(Frame::Complete(n)) => return Ok(Ok(n)),
+            Err(kind) => return Ok(Err(kind)),
+            Ok(Frame::Need(n)) if buf.len().saturating_add(n) > max => {
                 return Err(ReadFailure::TooLarge);
             }
-            Some(Frame::Need(_)) => {}
+            Ok(Frame::Need(_)) => {}
         }
         if buf.len() >= max {
             return Err(ReadFailure::TooLarge);
@@ -165,12 +166,12 @@ mod tests {
             .unwrap();
         let mut buf = Vec::new();
         let deadline = Instant::now() + Duration::from_millis(200);
-        let r = read_message(&mut b, &mut buf, 32, deadline, |_| Some(Frame::Need(1000))).await;
+        let r = read_message(&mut b, &mut buf, 32, deadline, |_| Ok(Frame::Need(1000))).await;
         assert!(matches!(r, Err(ReadFailure::TooLarge)));
         let mut buf = Vec::new();
         let deadline = Instant::now() + Duration::from_millis(50);
         let r = read_message(&mut b, &mut buf, 1024, deadline, |b| {
-            Some(if b.len() >= 100 {
+            Ok(if b.len() >= 100 {
                 Frame::Complete(100)
             } else {
                 Frame::Need(100 - b.len())
@@ -184,7 +185,7 @@ mod tests {
             &mut buf,
             1024,
             Instant::now() + Duration::from_secs(1),
-            |_| Some(Frame::Need(100)),
+            |_| Ok(Frame::Need(100)),
         )
         .await;
         assert!(matches!(r, Err(ReadFailure::Closed)));

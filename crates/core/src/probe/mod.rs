@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod credssp;
 pub mod dns;
+pub mod gate;
 pub mod hello;
 pub mod io;
 pub mod negotiate;
@@ -18,6 +19,7 @@ pub mod tcp;
 pub mod tls;
 
 use chrono::Utc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::Target;
@@ -68,6 +70,8 @@ pub struct ProbeOptions {
     pub extended_negotiation: bool,
     /// Log on with these credentials after the other stages (`--user`).
     pub auth: Option<auth::AuthOptions>,
+    /// Awaited before every TCP connection the probe opens (`scan --rate`); `None` for `check`.
+    pub connect_gate: Option<Arc<dyn gate::ConnectGate>>,
 }
 
 /// A probe with its shared, expensive parts (resolver, trust store) built once: create one and
@@ -126,7 +130,8 @@ impl Prober {
         };
 
         // tcp
-        let (tcp_stage, stream) = tcp::connect(&addresses, target.port, t.connect).await;
+        let gate = self.options.connect_gate.as_deref();
+        let (tcp_stage, stream) = tcp::connect(&addresses, target.port, t.connect, gate).await;
         let address = tcp_stage.value().and_then(|c| c.address);
         ev.tcp = tcp_stage;
         let (Some(mut stream), Some(address)) = (stream, address) else {
@@ -140,6 +145,7 @@ impl Prober {
             deadline: t.negotiate,
             connect_deadline: t.connect,
             extended: self.options.extended_negotiation,
+            connect_gate: self.options.connect_gate.clone(),
         };
         let mut leftover = Vec::new();
         let first = negotiate::exchange(
@@ -207,6 +213,7 @@ impl Prober {
             options,
             &self.trust,
             self.options.cookie.as_deref(),
+            self.options.connect_gate.as_deref(),
         )
         .await
     }

@@ -44,6 +44,8 @@ pub struct NegotiateOptions {
     pub connect_deadline: Duration,
     /// Also ask for RDSTLS and RDSAAD (Entra ID) on servers that speak HYBRID_EX.
     pub extended: bool,
+    /// Awaited before each follow-up connection (see [`super::gate`]).
+    pub connect_gate: Option<std::sync::Arc<dyn super::gate::ConnectGate>>,
 }
 
 /// The X.224 Connection Request (19 bytes without a cookie).
@@ -60,8 +62,13 @@ pub fn connection_request(requested: u32, cookie: Option<&str>) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn confirm_framing(buf: &[u8]) -> Option<Frame> {
-    rdpdoctor_wire::tpkt::frame_with_limit(buf, MAX_CONFIRM).ok()
+fn confirm_framing(buf: &[u8]) -> Result<Frame, ErrorKind> {
+    use rdpdoctor_wire::tpkt::TpktError;
+    rdpdoctor_wire::tpkt::frame_with_limit(buf, MAX_CONFIRM).map_err(|e| match e {
+        TpktError::NotTpkt { .. } => ErrorKind::NotRdp,
+        TpktError::TooLong { .. } => ErrorKind::TooLarge,
+        _ => ErrorKind::Protocol,
+    })
 }
 
 /// RDP_NEG_FAILURE code names, from the knowledge base's table.
@@ -198,7 +205,7 @@ pub async fn exchange(
             }
             no_answer(err)
         }
-        Ok(None) => {
+        Ok(Err(ErrorKind::NotRdp)) => {
             // The first bytes can never start a TPKT frame: something else answers here.
             let mut seen = Seen::from_bytes(&buf);
             let what = looks_like(&buf);
@@ -212,7 +219,24 @@ pub async fn exchange(
             .with_seen(seen);
             no_answer(err)
         }
-        Ok(Some(len)) => {
+        Ok(Err(kind)) => {
+            let what = if kind == ErrorKind::TooLarge {
+                format!(
+                    "a TPKT frame longer than any Connection Confirm (over {MAX_CONFIRM} bytes)"
+                )
+            } else {
+                "a malformed TPKT header".to_string()
+            };
+            let err = StageError::new(
+                StageName::Negotiation,
+                kind,
+                started.elapsed(),
+                format!("the server answered with {what}"),
+            )
+            .with_seen(Seen::from_bytes(&buf));
+            no_answer(err)
+        }
+        Ok(Ok(len)) => {
             leftover.extend_from_slice(&buf[len..]);
             match decode_confirm(&buf[..len]) {
                 Ok((NegotiationAnswer::NoAnswer { mut error }, src)) => {
@@ -243,7 +267,8 @@ pub async fn probe_fresh(
     options: &NegotiateOptions,
 ) -> NegotiationProbe {
     let started = Instant::now();
-    let (attempt, stream) = super::tcp::connect_one(addr, options.connect_deadline).await;
+    let gate = options.connect_gate.as_deref();
+    let (attempt, stream) = super::tcp::connect_one(addr, options.connect_deadline, gate).await;
     match stream {
         Some(mut s) => {
             let mut leftover = Vec::new();

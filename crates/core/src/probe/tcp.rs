@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
+use super::gate::ConnectGate;
 use super::io::{classify, describe};
 use crate::evidence::{
     ConnectAttempt, ErrorKind, Stage, StageError, StageName, TcpConnect, millis,
@@ -15,11 +16,13 @@ use crate::evidence::{
 /// in itself; the report says how many were skipped).
 pub const MAX_ADDRESSES: usize = 16;
 
-/// Connect to one address within `deadline`.
+/// Connect to one address within `deadline`, after the gate (if any) lets us.
 pub async fn connect_one(
     addr: SocketAddr,
     deadline: Duration,
+    gate: Option<&dyn ConnectGate>,
 ) -> (ConnectAttempt, Option<TcpStream>) {
+    super::gate::admit(gate, addr).await;
     let started = Instant::now();
     let result = tokio::time::timeout(deadline, TcpStream::connect(addr)).await;
     let elapsed_ms = millis(started.elapsed());
@@ -66,6 +69,7 @@ pub async fn connect(
     addresses: &[IpAddr],
     port: u16,
     deadline: Duration,
+    gate: Option<&dyn ConnectGate>,
 ) -> (Stage<TcpConnect>, Option<TcpStream>) {
     let started = Instant::now();
     let targets: Vec<SocketAddr> = addresses
@@ -73,7 +77,7 @@ pub async fn connect(
         .take(MAX_ADDRESSES)
         .map(|ip| SocketAddr::new(*ip, port))
         .collect();
-    let results = join_all(targets.iter().map(|a| connect_one(*a, deadline))).await;
+    let results = join_all(targets.iter().map(|a| connect_one(*a, deadline, gate))).await;
     let mut chosen = None;
     let mut evidence = TcpConnect::default();
     for (attempt, stream) in results {

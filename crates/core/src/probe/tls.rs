@@ -214,7 +214,13 @@ pub fn with_legacy_answer(
         .iter()
         .map(|c| CertificateDer::from(c.clone()))
         .collect();
-    if let Some(sh) = &legacy.flight.server_hello {
+    let explains = legacy.failure.is_none()
+        && legacy
+            .flight
+            .server_hello
+            .as_ref()
+            .is_some_and(legacy_answer_explains);
+    if let (Some(sh), true) = (&legacy.flight.server_hello, explains) {
         partial.version = legacy.version_name();
         partial.cipher_suite = Some(suite_name(sh.cipher_suite));
         partial.key_exchange = match &legacy.flight.key_exchange {
@@ -247,6 +253,11 @@ pub fn with_legacy_answer(
         );
     }
     let mut error = modern;
+    if let Some(sh) = &legacy.flight.server_hello {
+        // Kept for the report, but the stage stays failed: this answer does not explain it.
+        partial.version = legacy.version_name();
+        partial.cipher_suite = Some(suite_name(sh.cipher_suite));
+    }
     if let Some(a) = legacy.flight.alert() {
         partial.alert = Some(TlsAlert {
             level: a.level,
@@ -272,6 +283,21 @@ pub fn with_legacy_answer(
         );
     }
     (Stage::failed_with(error, partial), chain)
+}
+
+/// Whether a server's answer to the legacy hello explains why a current TLS stack failed: it
+/// chose a version older than TLS 1.2, or a suite such a stack does not speak (anything but
+/// ECDHE with an AEAD cipher). Otherwise the server is broken in some other way and the modern
+/// failure stands.
+fn legacy_answer_explains(sh: &rdpdoctor_wire::tls::ServerHello) -> bool {
+    use rdpdoctor_wire::tls::{ProtocolVersion, suites::KeyExchange};
+    if sh.version < ProtocolVersion::TLS12 {
+        return true;
+    }
+    match rdpdoctor_wire::tls::suite(sh.cipher_suite) {
+        Some(s) => !(s.kx == KeyExchange::Ecdhe && s.weaknesses().is_empty()),
+        None => false,
+    }
 }
 
 fn modern_failed(message: &str) -> TlsHandshake {
@@ -315,6 +341,9 @@ fn classify_tls_error(e: &std::io::Error) -> (ErrorKind, String, Option<TlsAlert
                         name,
                     }),
                 )
+            }
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge) => {
+                (ErrorKind::TooLarge, "the server sent a TLS handshake message larger than any client accepts (an oversized certificate chain?)".into(), None)
             }
             rustls::Error::InvalidMessage(m) => (
                 ErrorKind::Protocol,
@@ -383,31 +412,33 @@ impl TrustAnchors {
     /// Trust exactly the CA certificates in a PEM or DER file (`--ca-file`).
     pub fn from_file(path: &Path) -> Result<TrustAnchors, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_bytes(&bytes, &PathBuf::from(path).display().to_string())
+    }
+
+    /// Trust exactly the CA certificates in PEM or DER bytes; `store` names them in reports.
+    pub fn from_bytes(bytes: &[u8], store: &str) -> Result<TrustAnchors, String> {
         let mut roots = rustls::RootCertStore::empty();
-        let pems: Vec<_> = rustls_pemfile::certs(&mut bytes.as_slice()).collect();
+        let pems: Vec<_> = rustls_pemfile::certs(&mut &bytes[..]).collect();
         let ders: Vec<CertificateDer<'static>> = if pems.is_empty() {
-            vec![CertificateDer::from(bytes.clone())]
+            vec![CertificateDer::from(bytes.to_vec())]
         } else {
             pems.into_iter()
                 .collect::<Result<_, _>>()
-                .map_err(|e| format!("{}: {e}", path.display()))?
+                .map_err(|e| format!("{store}: {e}"))?
         };
         let (added, _ignored) = roots.add_parsable_certificates(ders);
         if added == 0 {
-            return Err(format!(
-                "{}: no usable CA certificate in the file",
-                path.display()
-            ));
+            return Err(format!("{store}: no usable CA certificate"));
         }
         let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
             Arc::new(roots),
             provider(),
         )
         .build()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| format!("{store}: {e}"))?;
         Ok(TrustAnchors {
             verifier: Some(verifier),
-            store: PathBuf::from(path).display().to_string(),
+            store: store.to_string(),
             setup_error: None,
         })
     }

@@ -147,30 +147,49 @@ fn tls_failure<'a>(
     }
 }
 
-/// Whether the server answered a legacy ClientHello with an old version (so the modern failure
-/// is a version problem, not a broken handshake).
+/// The TLS facts when they came from a legacy ClientHello because a current TLS stack could
+/// not complete (the probe only accepts that answer when it explains the failure).
+fn legacy_answer<'a>(ctx: &'a RuleContext<'_>) -> Option<&'a TlsHandshake> {
+    let tls = ctx.evidence.tls.value()?;
+    (!tls.modern_handshake_ok && tls.client == Some(crate::evidence::TlsClient::LegacyHello))
+        .then_some(tls)
+}
+
+/// The version, when the server only answered a legacy hello with one older than TLS 1.2.
 fn legacy_version(ctx: &RuleContext<'_>) -> Option<String> {
-    let tls = ctx.evidence.tls.observed()?;
-    if tls.modern_handshake_ok {
-        return None;
-    }
-    tls.version
+    legacy_answer(ctx)?
+        .version
         .clone()
         .filter(|v| v == "TLSv1.0" || v == "TLSv1.1" || v == "SSLv3")
 }
 
-/// TLS 1.2 reached by a legacy hello with a suite a current client does not offer.
+/// TLS 1.2 reached by a legacy hello with a suite current clients do not offer at all (RC4,
+/// 3DES, DES, export, NULL, anonymous, MD5). Static-RSA and CBC suites are still offered by
+/// Windows 11 and OpenSSL 3, so they are not a mismatch (the deep check reports them as weak).
 fn legacy_only_suite(ctx: &RuleContext<'_>) -> Option<(String, String)> {
-    let tls = ctx.evidence.tls.observed()?;
-    if tls.modern_handshake_ok {
-        return None;
-    }
+    use rdpdoctor_wire::tls::Weakness;
+    let tls = legacy_answer(ctx)?;
     let version = tls.version.clone()?;
     if version != "TLSv1.2" {
         return None;
     }
     let suite = tls.cipher_suite.clone()?;
-    Some((version, suite))
+    let gone = rdpdoctor_wire::tls::suites::suite_by_name(&suite).is_some_and(|s| {
+        s.weaknesses().iter().any(|w| {
+            matches!(
+                w,
+                Weakness::NullCipher
+                    | Weakness::Anonymous
+                    | Weakness::Export
+                    | Weakness::Des
+                    | Weakness::Rc4
+                    | Weakness::ObsoleteCipher
+                    | Weakness::TripleDes
+                    | Weakness::Md5Mac
+            )
+        })
+    });
+    gone.then_some((version, suite))
 }
 
 fn tls_handshake_broken(ctx: &RuleContext<'_>) -> Option<Detection> {
@@ -365,14 +384,29 @@ mod tests {
         if let Some(c) = code {
             err = err.with_code(c);
         }
-        let partial = TlsHandshake {
-            version: legacy.map(|l| l.0.to_string()),
-            cipher_suite: legacy.map(|l| l.1.to_string()),
-            modern_handshake_ok: false,
-            modern_handshake_error: Some("handshake_failure".into()),
-            ..Default::default()
+        ev.tls = match legacy {
+            // The probe accepts a legacy answer only when it explains the modern failure: the
+            // stage then completes, marked as learnt from a legacy hello.
+            Some((version, suite)) => Stage::ok(
+                Duration::ZERO,
+                TlsHandshake {
+                    version: Some(version.into()),
+                    cipher_suite: Some(suite.into()),
+                    client: Some(TlsClient::LegacyHello),
+                    modern_handshake_ok: false,
+                    modern_handshake_error: Some("handshake_failure".into()),
+                    ..Default::default()
+                },
+            ),
+            None => Stage::failed_with(
+                err,
+                TlsHandshake {
+                    modern_handshake_ok: false,
+                    modern_handshake_error: Some("handshake_failure".into()),
+                    ..Default::default()
+                },
+            ),
         };
-        ev.tls = Stage::failed_with(err, partial);
         ev
     }
 
@@ -404,10 +438,22 @@ mod tests {
         let ev = tls_failed(
             ErrorKind::TlsAlert,
             Some("handshake_failure"),
+            Some(("TLSv1.2", "TLS_RSA_WITH_3DES_EDE_CBC_SHA")),
+        );
+        assert!(
+            run(rule("cipher-mismatch"), &ev).is_some(),
+            "3DES is offered by no current client"
+        );
+        assert!(run(rule("tls-version-mismatch"), &ev).is_none());
+        let ev = tls_failed(
+            ErrorKind::TlsAlert,
+            Some("handshake_failure"),
             Some(("TLSv1.2", "TLS_RSA_WITH_AES_256_GCM_SHA384")),
         );
-        assert!(run(rule("cipher-mismatch"), &ev).is_some());
-        assert!(run(rule("tls-version-mismatch"), &ev).is_none());
+        assert!(
+            run(rule("cipher-mismatch"), &ev).is_none(),
+            "near miss: Windows 11 still offers static-RSA GCM suites"
+        );
     }
 
     #[test]

@@ -46,6 +46,7 @@ use tokio::net::TcpStream;
 
 use self::progress::Progress;
 use self::transport::{Backend, SecureStream};
+use super::gate::ConnectGate;
 use super::io::{classify, describe};
 use super::tls::TrustAnchors;
 use crate::Target;
@@ -112,6 +113,7 @@ pub async fn run(
     options: &AuthOptions,
     trust: &TrustAnchors,
     cookie: Option<&str>,
+    gate: Option<&dyn ConnectGate>,
 ) -> Stage<AuthAttempt> {
     let started = Instant::now();
     let env = Env {
@@ -120,6 +122,7 @@ pub async fn run(
         options,
         trust,
         cookie,
+        gate,
     };
     let mut run = Run::new(options);
     let mut result = attempt(&mut run, &env, Backend::Rustls).await;
@@ -146,6 +149,8 @@ struct Env<'a> {
     options: &'a AuthOptions,
     trust: &'a TrustAnchors,
     cookie: Option<&'a str>,
+    /// The probe's pacing of new connections (`scan --rate`).
+    gate: Option<&'a dyn ConnectGate>,
 }
 
 /// One attempt under way: what it learnt so far and where it is.
@@ -264,6 +269,7 @@ pub(crate) type Channel = channel::Channel<SecureStream>;
 /// One attempt from the TCP connection on, with one TLS backend.
 async fn attempt(run: &mut Run<'_>, env: &Env<'_>, backend: Backend) -> Result<(), Stop> {
     let deadline = run.deadline;
+    super::gate::admit(env.gate, env.address).await;
     run.progress.enter(ConnectionStage::Tcp);
     let tcp = match tokio::time::timeout(deadline, TcpStream::connect(env.address)).await {
         Err(_) => return Err(Stop::timeout("the TCP connection", deadline)),
