@@ -342,7 +342,10 @@ fn auth_facts(a: &AuthAttempt) -> Vec<(&'static str, String)> {
         let t: Vec<String> = a
             .stages
             .iter()
-            .map(|s| format!("{} {:.0} ms", s.stage.as_str(), s.elapsed_ms))
+            .map(|s| {
+                let precision = if s.elapsed_ms < 10.0 { 1 } else { 0 };
+                format!("{} {:.*} ms", s.stage.as_str(), precision, s.elapsed_ms)
+            })
             .collect();
         out.push(("timing", t.join(" · ")));
     }

@@ -234,14 +234,16 @@ fn sspi_failure(run: &mut Run<'_>, e: &ironrdp_connector::sspi::Error) -> Stop {
 
 /// The server ended the connection in the middle of the logon. After the AUTHENTICATE went out,
 /// a close without an errorCode is how FreeRDP-based servers (and CredSSP peers below version
-/// 3) say "wrong credentials".
+/// 3) say "wrong credentials"; after the delegated credentials of a HYBRID_EX logon, a close
+/// instead of the Early User Authorization Result says nothing more than that it happened.
 fn closed_during_logon(run: &mut Run<'_>, stop: Stop) -> Stop {
     if !matches!(stop.kind, ErrorKind::Closed | ErrorKind::Reset) || !run.attempt.credentials_sent {
         return stop;
     }
-    Stop::new(
-        stop.kind,
-        AuthOutcome::ClosedWithoutReason,
-        "the server closed the connection after receiving the NTLM AUTHENTICATE, without an error code: the credentials were most likely rejected (FreeRDP-based servers answer a wrong password this way)",
-    )
+    let message = if run.progress.current() == Some(ConnectionStage::EarlyUserAuthorization) {
+        "the server closed the connection after receiving the delegated credentials, without an Early User Authorization Result"
+    } else {
+        "the server closed the connection after receiving the NTLM AUTHENTICATE, without an error code: the credentials were most likely rejected (FreeRDP-based servers answer a wrong password this way)"
+    };
+    Stop::new(stop.kind, AuthOutcome::ClosedWithoutReason, message)
 }
