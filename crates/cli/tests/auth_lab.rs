@@ -290,3 +290,33 @@ fn a_server_without_nla_gets_the_password_in_client_info_with_a_caveat() {
     assert_eq!(a["outcome"], "withheld");
     assert_eq!(a["credentials_sent"], false);
 }
+
+/// The hostile servers of the lab (oversized TPKT, 8 MiB certificate chain, broken DER, NTLM
+/// offsets outside the message, a TSRequest nested 10,000 deep, resets mid-TLS) against an
+/// authenticated check that trusts whatever certificate they show: it ends within its
+/// deadlines with a typed error, never a panic, and never reports a logon that did not happen.
+#[test]
+fn hostile_servers_cannot_crash_or_fool_the_authenticated_check() {
+    let names: Vec<String> = rdpdoctor_lab::Hostile::ALL
+        .iter()
+        .map(|h| h.name().to_string())
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let l = lab(&refs);
+    for name in &names {
+        let started = std::time::Instant::now();
+        let (run, r) = l.check(name, PASSWORD, &["--timeout", "2", "--trust-server-cert"]);
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{name}: took {:?}",
+            started.elapsed()
+        );
+        let a = auth(&r);
+        assert_ne!(a["status"], "ok", "{name}: {a:#}");
+        assert_ne!(a["connected"], true, "{name}");
+        if a["status"] == "failed" {
+            assert!(a["error"]["kind"].is_string(), "{name}: {a:#}");
+        }
+    }
+}
