@@ -144,7 +144,8 @@ pub struct AuthArgs {
     /// The user's domain (instead of DOMAIN\NAME)
     #[arg(long, value_name = "DOMAIN", requires = "user")]
     pub domain: Option<String>,
-    /// Stop after the NLA (CredSSP) logon instead of following the connection sequence
+    /// Stop after the NLA (CredSSP) logon instead of following the connection sequence (no
+    /// session is started on the server)
     #[arg(long, requires = "user")]
     pub auth_only: bool,
     /// Send the credentials even if the server's certificate is not trusted (check it first:

@@ -77,6 +77,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         }
     }
 
+    /// Say goodbye: `bytes` (a disconnect PDU), then close TLS, all best effort and brief.
+    pub(crate) async fn close(&mut self, bytes: &[u8]) {
+        let goodbye = async {
+            self.stream.write_all(bytes).await?;
+            self.stream.shutdown().await
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), goodbye).await;
+    }
+
     async fn read_by_hint(&mut self, hint: &dyn PduHint) -> io::Result<Vec<u8>> {
         loop {
             match hint.find_size(&self.buf).map_err(not_a_pdu)? {

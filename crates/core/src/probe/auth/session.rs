@@ -15,6 +15,12 @@ use super::progress::stage_of;
 use super::{Channel, Run, Stop, raw};
 use crate::evidence::{AuthOutcome, ConnectionStage, ErrorKind};
 
+/// MCS Disconnect Provider Ultimatum (rn-user-requested), what a client sends when it closes.
+const DISCONNECT: [u8; 9] = [0x03, 0x00, 0x00, 0x09, 0x02, 0xf0, 0x80, 0x21, 0x80];
+
+/// What a completed sequence leaves behind on the server.
+const SESSION_CAVEAT: &str = "the server accepted the whole connection sequence, so it may have started a session for the user; rdpdoctor disconnected at once, which leaves such a session disconnected until the server's time limit for disconnected sessions ends it (--auth-only stops before any session)";
+
 /// How long to keep reading after the connector gave up, for the Set Error Info and disconnect
 /// PDUs a server sends before it closes.
 const LINGER: Duration = Duration::from_secs(2);
@@ -32,6 +38,8 @@ pub(crate) async fn finish(
                     run.progress.complete();
                     run.attempt.connected = true;
                     run.attempt.outcome = AuthOutcome::Connected;
+                    run.attempt.caveats.push(SESSION_CAVEAT.into());
+                    channel.close(&DISCONNECT).await;
                 }
                 ConnectionOutcome::Redirected(pdu) => {
                     // The redirection arrives instead of the Demand Active: the stage it
@@ -39,6 +47,7 @@ pub(crate) async fn finish(
                     run.progress.stop();
                     run.attempt.redirection = Some(raw::redirection(&pdu));
                     run.attempt.outcome = AuthOutcome::Redirected;
+                    channel.close(&DISCONNECT).await;
                 }
             }
             return Ok(());
