@@ -129,6 +129,17 @@ pub struct CheckArgs {
     /// Send `Cookie: mstshash=NAME` in the X.224 request (some load balancers route on it)
     #[arg(long, value_name = "NAME")]
     pub cookie: Option<String>,
+    /// Also list every TLS version and cipher suite the server accepts, its suite order and
+    /// groups, and what Windows 11 and FreeRDP 3 clients would negotiate (more connections)
+    #[arg(long)]
+    pub deep: bool,
+    /// With --deep: connections open at once to the server (RDP servers throttle; xrdp queues
+    /// only 3 unaccepted connections)
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_parallel: u16,
+    /// With --deep: wait at least this long between two connection starts
+    #[arg(long, default_value_t = 0, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub delay_ms: u64,
     #[command(flatten)]
     pub auth: AuthArgs,
 }

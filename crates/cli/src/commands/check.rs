@@ -10,6 +10,7 @@ use rdpdoctor_core::Target;
 use rdpdoctor_core::diagnose::{DiagnoseOptions, diagnose};
 use rdpdoctor_core::probe::auth::{self, AuthOptions, Password};
 use rdpdoctor_core::probe::tls::TrustAnchors;
+use rdpdoctor_core::probe::tls_enum::DeepOptions;
 use rdpdoctor_core::probe::{ProbeOptions, Prober, Timeouts};
 
 pub async fn run(args: CheckArgs) -> u8 {
@@ -47,6 +48,12 @@ pub async fn run(args: CheckArgs) -> u8 {
         cookie: args.cookie.clone(),
         extended_negotiation: false,
         auth,
+        deep: args.deep.then(|| {
+            DeepOptions::new(
+                usize::from(args.max_parallel),
+                Duration::from_millis(args.delay_ms),
+            )
+        }),
         connect_gate: None,
     };
     let prober = Prober::new(options, trust);

@@ -184,6 +184,7 @@ fn prober(args: &ScanArgs, concurrency: usize) -> Result<Prober, Fail> {
             connect_gate,
             // A scan never logs on: credentials are for one server the user names (`check`).
             auth: None,
+            deep: None,
         },
         trust,
     ))

@@ -78,6 +78,7 @@ pub fn text(r: &Report, st: Style) -> String {
         }
         let _ = writeln!(o);
     }
+    deep_tls(&mut o, r, st);
     auth(&mut o, r, st);
     stages(&mut o, r, st);
     for n in &r.evidence.notes {
@@ -176,6 +177,67 @@ pub fn prompt(shell: Shell) -> &'static str {
         Shell::Gui => "",
         Shell::AzureCli | Shell::Bash => "$ ",
     }
+}
+
+/// The `--deep` TLS enumeration, compact: one line per version, the groups, what each client
+/// profile would negotiate, and the enumeration's notes.
+fn deep_tls(o: &mut String, r: &Report, st: Style) {
+    let Some(e) = r
+        .evidence
+        .tls
+        .observed()
+        .and_then(|t| t.enumeration.as_ref())
+    else {
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "{} {}",
+        st.bold("TLS versions and cipher suites"),
+        st.dim(&format!(
+            "({} connections, {:.0} ms)",
+            e.connections, e.elapsed_ms
+        ))
+    );
+    for (version, suites) in e.versions.iter().rev() {
+        let line = if suites.is_empty() {
+            st.dim("refused")
+        } else {
+            let order = match e.server_preference.get(version) {
+                Some(true) => " (the server's preference order)",
+                Some(false) => " (no server preference: the client's order wins; strongest first)",
+                None => "",
+            };
+            format!("{}{}", suites.join(", "), st.dim(order))
+        };
+        let partial = if e.incomplete.contains(version) {
+            st.yellow(" (incomplete)")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(o, "  {version:<9} {line}{partial}");
+    }
+    if e.ssl3_accepted {
+        let _ = writeln!(o, "  {:<9} {}", "SSLv3", st.red("accepted"));
+    }
+    for (version, groups) in e.groups.iter().rev() {
+        let _ = writeln!(o, "  {:<9} {version}: {}", "groups", groups.join(", "));
+    }
+    for c in &e.clients {
+        let outcome = match (&c.failure, &c.version, &c.cipher_suite) {
+            (Some(f), _, _) => st.red(&format!("fails: {f}")),
+            (None, Some(v), Some(s)) => st.green(&format!("{v} {s}")),
+            _ => st.dim("unknown"),
+        };
+        let _ = writeln!(o, "  {} {} → {outcome}", st.dim("client"), c.client);
+    }
+    for (version, sha) in &e.certificate_by_version {
+        let _ = writeln!(o, "  {} {version}: {sha}", st.dim("certificate"));
+    }
+    for n in &e.notes {
+        let _ = writeln!(o, "  {} {n}", st.dim("note:"));
+    }
+    let _ = writeln!(o);
 }
 
 fn stages(o: &mut String, r: &Report, st: Style) {

@@ -17,6 +17,7 @@ pub mod io;
 pub mod negotiate;
 pub mod tcp;
 pub mod tls;
+pub mod tls_enum;
 
 use chrono::Utc;
 use std::sync::Arc;
@@ -70,6 +71,9 @@ pub struct ProbeOptions {
     pub extended_negotiation: bool,
     /// Log on with these credentials after the other stages (`--user`).
     pub auth: Option<auth::AuthOptions>,
+    /// `check --deep`: enumerate every TLS version, suite and group the server accepts
+    /// (`evidence.tls.enumeration`), on its own connections after the other stages.
+    pub deep: Option<tls_enum::DeepOptions>,
     /// Awaited before every TCP connection the probe opens (`scan --rate`); `None` for `check`.
     pub connect_gate: Option<Arc<dyn gate::ConnectGate>>,
 }
@@ -183,6 +187,17 @@ impl Prober {
             let reason = "the security negotiation got no usable answer";
             ev.tls = Stage::skipped(reason);
             ev.credssp = Stage::skipped(reason);
+        }
+        // After the other stages, so the enumeration's connection cap is the only load on the
+        // server while it runs.
+        if let Some(deep) = &self.options.deep
+            && selected.is_some_and(|p| p.uses_tls())
+        {
+            let sni = target.ip().is_none().then_some(target.host.as_str());
+            let enumeration =
+                tls_enum::enumerate(address, negotiate::MODERN_REQUEST, sni, &nopts, t.tls, deep)
+                    .await;
+            tls_enum::attach(&mut ev.tls, enumeration);
         }
         if let Some(options) = &self.options.auth {
             ev.auth = self.authenticate(target, address, options, &ev).await;

@@ -10,6 +10,7 @@ pub mod client;
 pub mod host;
 pub mod negotiation;
 pub mod reach;
+pub mod tls;
 
 use crate::Target;
 use crate::diagnose::{Confidence, DiagnoseOptions};
@@ -76,6 +77,7 @@ pub fn all() -> Vec<&'static Rule> {
     [
         reach::RULES,
         negotiation::RULES,
+        tls::RULES,
         certificate::RULES,
         host::RULES,
         client::RULES,
