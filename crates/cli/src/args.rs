@@ -131,6 +131,8 @@ pub struct CheckArgs {
     pub cookie: Option<String>,
     #[command(flatten)]
     pub deep: DeepArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// The TLS deep check, for `check` and per target for `scan`.
@@ -147,6 +149,30 @@ pub struct DeepArgs {
     /// With --deep: wait at least this long between two connection starts
     #[arg(long, default_value_t = 0, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub delay_ms: u64,
+}
+
+/// The authenticated check. The password is never an argument: it comes from the
+/// `RDPDOCTOR_PASSWORD` environment variable or a prompt without echo.
+#[derive(Args, Debug)]
+pub struct AuthArgs {
+    /// Also log on as this user to name the exact refusal (wrong password, locked account,
+    /// missing logon right, licensing, ...). Password: RDPDOCTOR_PASSWORD or a prompt
+    #[arg(long, value_name = "[DOMAIN\\]NAME")]
+    pub user: Option<String>,
+    /// The user's domain (instead of DOMAIN\NAME)
+    #[arg(long, value_name = "DOMAIN", requires = "user")]
+    pub domain: Option<String>,
+    /// Stop after the NLA (CredSSP) logon instead of following the connection sequence (no
+    /// session is started on the server)
+    #[arg(long, requires = "user")]
+    pub auth_only: bool,
+    /// Send the credentials even if the server's certificate is not trusted (check it first:
+    /// NTLM responses sent to an impostor can be cracked offline)
+    #[arg(long, requires = "user")]
+    pub trust_server_cert: bool,
+    /// Send the credentials only to the server whose certificate has this SHA-256 thumbprint
+    #[arg(long, value_name = "SHA256", requires = "user")]
+    pub cert_sha256: Option<String>,
 }
 
 impl DeepArgs {

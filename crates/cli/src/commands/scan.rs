@@ -182,6 +182,8 @@ fn prober(args: &ScanArgs, concurrency: usize) -> Result<Prober, Fail> {
             cookie: args.cookie.clone(),
             extended_negotiation: false,
             connect_gate,
+            // A scan never logs on: credentials are for one server the user names (`check`).
+            auth: None,
             deep: args.deep.options(),
         },
         trust,

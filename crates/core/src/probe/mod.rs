@@ -1,13 +1,14 @@
 //! The live probe: one target, stage by stage, each with its own deadline.
 //!
 //! ```text
-//! dns ─► tcp ─► negotiation ─► tls ─► credssp
+//! dns ─► tcp ─► negotiation ─► tls ─► credssp ─► auth (only with credentials; own connection)
 //!                   └─► follow-up negotiation requests (separate connections, in parallel)
 //! ```
 //!
 //! A stage that fails ends the chain but never loses what earlier stages found: the evidence
 //! is returned whole, with the later stages marked skipped and why.
 
+pub mod auth;
 pub mod credssp;
 pub mod dns;
 pub mod gate;
@@ -68,6 +69,8 @@ pub struct ProbeOptions {
     pub cookie: Option<String>,
     /// Also ask for RDSTLS / RDSAAD on servers that speak HYBRID_EX.
     pub extended_negotiation: bool,
+    /// Log on with these credentials after the other stages (`--user`).
+    pub auth: Option<auth::AuthOptions>,
     /// `check --deep`: enumerate every TLS version, suite and group the server accepts
     /// (`evidence.tls.enumeration`), on its own connections after the other stages.
     pub deep: Option<tls_enum::DeepOptions>,
@@ -108,6 +111,9 @@ impl Prober {
     async fn collect(&self, target: &Target) -> Evidence {
         let t = &self.options.timeouts;
         let mut ev = Evidence::new(Utc::now());
+        if self.options.auth.is_some() {
+            ev.auth = Stage::default();
+        }
 
         // dns
         let addresses = match target.ip() {
@@ -193,7 +199,38 @@ impl Prober {
                     .await;
             tls_enum::attach(&mut ev.tls, enumeration);
         }
+        if let Some(options) = &self.options.auth {
+            ev.auth = self.authenticate(target, address, options, &ev).await;
+        }
         ev
+    }
+
+    /// The authenticated attempt, last and on its own connection, when the server offers a
+    /// TLS-based protocol (credentials never travel under standard RDP security).
+    async fn authenticate(
+        &self,
+        target: &Target,
+        address: std::net::SocketAddr,
+        options: &auth::AuthOptions,
+        ev: &Evidence,
+    ) -> Stage<crate::evidence::AuthAttempt> {
+        let Some(n) = ev.negotiation.value() else {
+            return Stage::skipped("the security negotiation got no usable answer");
+        };
+        if !n.supported.iter().any(|p| p.uses_tls()) {
+            return Stage::skipped(
+                "the server offers no TLS-based security: credentials are never sent under standard RDP security",
+            );
+        }
+        auth::run(
+            target,
+            address,
+            options,
+            &self.trust,
+            self.options.cookie.as_deref(),
+            self.options.connect_gate.as_deref(),
+        )
+        .await
     }
 
     /// TLS and CredSSP on the main connection, as far as the selected protocol goes.
@@ -285,6 +322,11 @@ fn skip_after(ev: &mut Evidence, why: &str) {
     }
     if ev.tcp.is_skipped() {
         ev.tcp = Stage::skipped(why);
+    }
+    // Only an authenticated check that was asked for (and so reset to "not run") gets the
+    // reason; otherwise it keeps "no credentials given".
+    if matches!(&ev.auth, Stage::Skipped { reason } if reason == "not run") {
+        ev.auth = Stage::skipped(why);
     }
 }
 

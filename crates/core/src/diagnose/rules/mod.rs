@@ -4,6 +4,7 @@
 //! catalog entry in the knowledge base, one rule in the module for its area, and one test with a
 //! hand-made Evidence that triggers it plus a near miss that must not.
 
+pub mod auth;
 pub mod certificate;
 pub mod client;
 pub mod host;
@@ -80,6 +81,7 @@ pub fn all() -> Vec<&'static Rule> {
         certificate::RULES,
         host::RULES,
         client::RULES,
+        auth::RULES,
     ]
     .into_iter()
     .flatten()
