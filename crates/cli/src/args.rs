@@ -131,6 +131,62 @@ pub struct CheckArgs {
     pub cookie: Option<String>,
     #[command(flatten)]
     pub path: PathArgs,
+    #[command(flatten)]
+    pub deep: DeepArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// The TLS deep check, for `check` and per target for `scan`.
+#[derive(Args, Debug, Clone)]
+pub struct DeepArgs {
+    /// Also list every TLS version and cipher suite the server accepts, its suite order and
+    /// groups, and what Windows 11 and FreeRDP 3 clients would negotiate (more connections)
+    #[arg(long)]
+    pub deep: bool,
+    /// With --deep: connections open at once to the server (RDP servers throttle; xrdp queues
+    /// only 3 unaccepted connections)
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_parallel: u16,
+    /// With --deep: wait at least this long between two connection starts
+    #[arg(long, default_value_t = 0, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub delay_ms: u64,
+}
+
+/// The authenticated check. The password is never an argument: it comes from the
+/// `RDPDOCTOR_PASSWORD` environment variable or a prompt without echo.
+#[derive(Args, Debug)]
+pub struct AuthArgs {
+    /// Also log on as this user to name the exact refusal (wrong password, locked account,
+    /// missing logon right, licensing, ...). Password: RDPDOCTOR_PASSWORD or a prompt
+    #[arg(long, value_name = "[DOMAIN\\]NAME")]
+    pub user: Option<String>,
+    /// The user's domain (instead of DOMAIN\NAME)
+    #[arg(long, value_name = "DOMAIN", requires = "user")]
+    pub domain: Option<String>,
+    /// Stop after the NLA (CredSSP) logon instead of following the connection sequence (no
+    /// session is started on the server)
+    #[arg(long, requires = "user")]
+    pub auth_only: bool,
+    /// Send the credentials even if the server's certificate is not trusted (check it first:
+    /// NTLM responses sent to an impostor can be cracked offline)
+    #[arg(long, requires = "user")]
+    pub trust_server_cert: bool,
+    /// Send the credentials only to the server whose certificate has this SHA-256 thumbprint
+    #[arg(long, value_name = "SHA256", requires = "user")]
+    pub cert_sha256: Option<String>,
+}
+
+impl DeepArgs {
+    /// The probe's deep options, when `--deep` was given.
+    pub fn options(&self) -> Option<rdpdoctor_core::probe::tls_enum::DeepOptions> {
+        self.deep.then(|| {
+            rdpdoctor_core::probe::tls_enum::DeepOptions::new(
+                usize::from(self.max_parallel),
+                std::time::Duration::from_millis(self.delay_ms),
+            )
+        })
+    }
 }
 
 /// The path measurement: loss, latency, MTU black holes, the UDP transport.
@@ -229,6 +285,8 @@ pub struct ScanArgs {
     /// Hosts, HOST:PORT, CIDR ranges, files of targets, .rdp files, - for stdin
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
+    #[command(flatten)]
+    pub deep: DeepArgs,
     /// Port for targets written without one
     #[arg(long, default_value_t = rdpdoctor_core::target::DEFAULT_PORT)]
     pub port: u16,

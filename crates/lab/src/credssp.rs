@@ -23,6 +23,9 @@ pub const STATUS_LOGON_FAILURE: u32 = 0xC000_006D;
 /// The Early User Authorization Result PDU for HYBRID_EX (MS-RDPBCGR 2.2.10.2): AUTHZ_SUCCESS.
 pub(crate) const EARLY_USER_AUTH_SUCCESS: [u8; 4] = [0, 0, 0, 0];
 
+/// The same PDU with AUTHZ_ACCESS_DENIED (0x00000005): the user may not log on remotely.
+pub(crate) const EARLY_USER_AUTH_ACCESS_DENIED: [u8; 4] = [5, 0, 0, 0];
+
 /// A client request bigger than this is not a TSRequest the lab will read.
 const MAX_TS_REQUEST: usize = 64 * 1024;
 

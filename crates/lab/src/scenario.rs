@@ -68,6 +68,11 @@ pub enum Scenario {
     /// Logon succeeds, then the server sends a Server Redirection PDU (instead of Demand Active)
     /// sending the client to this host.
     Redirect { target: String },
+    /// The password is right, but the user may not log on through Remote Desktop: a client
+    /// that negotiated HYBRID_EX gets the Early User Authorization Result AUTHZ_ACCESS_DENIED
+    /// right after CredSSP (MS-RDPBCGR 2.2.10.2), as from Windows; a HYBRID client gets Set
+    /// Error Info 0x9 after the Client Info PDU.
+    EarlyAuthDenied,
     /// Accepts the TCP connection and never answers.
     Silent,
     /// Behaves like healthy, but every byte the server writes is delayed by this interval
@@ -198,6 +203,7 @@ impl Scenario {
                 format!("licensing-error-{error_info:#x}").into()
             }
             Scenario::Redirect { .. } => "redirect".into(),
+            Scenario::EarlyAuthDenied => "early-auth-denied".into(),
             Scenario::Silent => "silent".into(),
             Scenario::Slow { byte_interval } if *byte_interval == DEFAULT_SLOW => "slow".into(),
             Scenario::Slow { byte_interval } => {
@@ -257,6 +263,10 @@ impl Scenario {
             Scenario::Redirect { target } => {
                 format!("logon succeeds, then a Server Redirection PDU to {target}").into()
             }
+            Scenario::EarlyAuthDenied => {
+                "password right, then Early User Authorization AUTHZ_ACCESS_DENIED (HYBRID_EX)"
+                    .into()
+            }
             Scenario::Silent => "accepts TCP and never answers".into(),
             Scenario::Slow { byte_interval } => {
                 format!("answers one byte every {} ms", byte_interval.as_millis()).into()
@@ -293,6 +303,7 @@ impl Scenario {
             Scenario::DenyLogin { error_info } => Some(error_info_cause(*error_info)),
             Scenario::LogonError { status } => Some(ntstatus_cause(*status)),
             Scenario::LicensingError { error_info } => Some(error_info_cause(*error_info)),
+            Scenario::EarlyAuthDenied => Some("logon-right-missing"),
             Scenario::Silent | Scenario::Slow { .. } | Scenario::Reset => {
                 Some("dropped-after-accept")
             }
@@ -394,6 +405,7 @@ impl FromStr for Scenario {
             "account-locked" => Some(Scenario::ACCOUNT_LOCKED),
             "licensing-error" => Some(Scenario::LICENSING_ERROR),
             "redirect" => Some(Scenario::redirect()),
+            "early-auth-denied" => Some(Scenario::EarlyAuthDenied),
             "silent" => Some(Scenario::Silent),
             "slow" => Some(Scenario::SLOW),
             "reset" => Some(Scenario::Reset),
@@ -454,6 +466,7 @@ mod tests {
             status: 0xC000_015B,
         });
         all.push(Scenario::LicensingError { error_info: 0x101 });
+        all.push(Scenario::EarlyAuthDenied);
         all.push(Scenario::Slow {
             byte_interval: Duration::from_millis(20),
         });
@@ -488,6 +501,10 @@ mod tests {
         assert_eq!(
             Scenario::ACCOUNT_LOCKED.expected_cause(),
             Some("account-locked")
+        );
+        assert_eq!(
+            Scenario::EarlyAuthDenied.expected_cause(),
+            Some("logon-right-missing")
         );
     }
 }

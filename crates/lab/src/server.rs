@@ -12,7 +12,9 @@ use tokio::net::TcpStream;
 use tracing::debug;
 
 use crate::certs::{CertProfile, TlsMaterial};
-use crate::credssp::{CredsspOutcome, CredsspServer, EARLY_USER_AUTH_SUCCESS};
+use crate::credssp::{
+    CredsspOutcome, CredsspServer, EARLY_USER_AUTH_ACCESS_DENIED, EARLY_USER_AUTH_SUCCESS,
+};
 use crate::faults::{self, Trickle};
 use crate::hostile;
 use crate::identity::{LabCredentials, ServerIdentity};
@@ -69,6 +71,8 @@ struct Behaviour {
     tls_fault: Option<TlsFault>,
     credssp_version: u32,
     reject_with: Option<u32>,
+    /// Answer HYBRID_EX clients with AUTHZ_ACCESS_DENIED after CredSSP.
+    early_auth_denied: bool,
     after_logon: AfterLogon,
 }
 
@@ -79,6 +83,7 @@ impl Behaviour {
             tls_fault: None,
             credssp_version: 6,
             reject_with: None,
+            early_auth_denied: false,
             after_logon: AfterLogon::Complete,
         };
         match scenario {
@@ -109,11 +114,21 @@ impl Behaviour {
                     &shared.identity.netbios_domain,
                 )))
             }
+            Scenario::EarlyAuthDenied => {
+                b.early_auth_denied = true;
+                // Clients without HYBRID_EX learn it after the Client Info PDU instead.
+                b.after_logon = AfterLogon::Deny {
+                    error_info: ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES,
+                };
+            }
             _ => {}
         }
         b
     }
 }
+
+/// Set Error Info for a user without the right to log on remotely.
+const ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES: u32 = 0x9;
 
 /// A stream the lab can also close with a TCP reset.
 pub(crate) trait LabStream: AsyncRead + AsyncWrite + Unpin + 'static {
@@ -279,6 +294,12 @@ async fn rdp<S: LabStream>(
             }
         }
         if selected & PROTOCOL_HYBRID_EX != 0 {
+            if b.early_auth_denied {
+                stream.write_all(&EARLY_USER_AUTH_ACCESS_DENIED).await?;
+                stream.flush().await?;
+                stream.shutdown().await?;
+                return Ok(());
+            }
             stream.write_all(&EARLY_USER_AUTH_SUCCESS).await?;
             stream.flush().await?;
         }

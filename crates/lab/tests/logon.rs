@@ -177,3 +177,26 @@ async fn xrdp_and_freerdp_imitations_complete_their_own_security() {
     .await;
     assert!(freerdp.connected, "{freerdp:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_auth_denied_answers_hybrid_ex_with_access_denied() {
+    let lab = common::lab(&[Scenario::EarlyAuthDenied]);
+    let attempt = connect(
+        common::addr(&lab, &Scenario::EarlyAuthDenied),
+        "labuser",
+        "LabPass123!",
+        true,
+    )
+    .await;
+    assert!(!attempt.connected);
+    assert_eq!(attempt.stage, "Credssp", "{attempt:?}");
+    assert_eq!(attempt.credssp_status, None, "the password was right");
+    assert!(
+        attempt
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("access denied"),
+        "ironrdp-connector reads AUTHZ_ACCESS_DENIED: {attempt:?}"
+    );
+}

@@ -3,12 +3,13 @@
 use chrono::Utc;
 use std::time::Duration;
 
-use crate::args::{CheckArgs, PathArgs};
+use crate::args::{AuthArgs, CheckArgs, PathArgs};
 use crate::exit;
 use crate::render;
 use rdpdoctor_core::Target;
 use rdpdoctor_core::diagnose::{DiagnoseOptions, diagnose};
 use rdpdoctor_core::probe::path::{PathMode, PathOptions};
+use rdpdoctor_core::probe::auth::{self, AuthOptions, Password};
 use rdpdoctor_core::probe::tls::TrustAnchors;
 use rdpdoctor_core::probe::{ProbeOptions, Prober, Timeouts};
 
@@ -41,11 +42,21 @@ pub async fn run(args: CheckArgs) -> u8 {
             return exit::USAGE;
         }
     };
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let auth = match auth_options(&args.auth, timeout) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("rdpdoctor: {e}");
+            return exit::USAGE;
+        }
+    };
     let options = ProbeOptions {
-        timeouts: Timeouts::uniform(Duration::from_secs_f64(args.timeout)),
+        timeouts: Timeouts::uniform(timeout),
         cookie: args.cookie.clone(),
         extended_negotiation: false,
         path,
+        auth,
+        deep: args.deep.options(),
         connect_gate: None,
     };
     let prober = Prober::new(options, trust);
@@ -91,6 +102,53 @@ fn path_options(a: &PathArgs) -> Result<PathOptions, String> {
         p.quality.budget = Some(Duration::from_secs_f64(d));
     }
     Ok(p)
+}
+
+/// Where the password comes from: never argv (it would show in process lists and shell
+/// history), so the environment or a prompt without echo.
+const PASSWORD_VARIABLE: &str = "RDPDOCTOR_PASSWORD";
+
+/// The authenticated check's options, `None` without `--user`.
+fn auth_options(args: &AuthArgs, timeout: Duration) -> Result<Option<AuthOptions>, String> {
+    let Some(input) = &args.user else {
+        return Ok(None);
+    };
+    let (user, domain) =
+        auth::split_user(input, args.domain.as_deref()).map_err(|e| format!("--user: {e}"))?;
+    let cert_sha256 = args
+        .cert_sha256
+        .as_deref()
+        .map(auth::normalize_sha256)
+        .transpose()
+        .map_err(|e| format!("--cert-sha256: {e}"))?;
+    let mut options = AuthOptions {
+        user,
+        domain,
+        auth_only: args.auth_only,
+        trust_server_cert: args.trust_server_cert,
+        cert_sha256,
+        timeout,
+        ..AuthOptions::default()
+    };
+    options.password = password(&options.account())?;
+    Ok(Some(options))
+}
+
+fn password(account: &str) -> Result<Password, String> {
+    if let Some(p) = std::env::var_os(PASSWORD_VARIABLE) {
+        return p
+            .into_string()
+            .map(Password::new)
+            .map_err(|_| format!("{PASSWORD_VARIABLE} is not valid Unicode"));
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(format!(
+            "--user needs a password: set {PASSWORD_VARIABLE}, or run in a terminal to be prompted"
+        ));
+    }
+    rpassword::prompt_password(format!("Password for {account}: "))
+        .map(Password::new)
+        .map_err(|e| format!("could not read the password: {e}"))
 }
 
 /// A host argument, or a .rdp file: the file's address (the alternate address when it has one,

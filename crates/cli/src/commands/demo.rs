@@ -12,6 +12,7 @@ use crate::render::style::Style;
 use rdpdoctor_core::Target;
 use rdpdoctor_core::diagnose::{DiagnoseOptions, diagnose};
 use rdpdoctor_core::evidence::{Report, Verdict};
+use rdpdoctor_core::probe::auth::{AuthOptions, Password};
 use rdpdoctor_core::probe::tls::TrustAnchors;
 use rdpdoctor_core::probe::{ProbeOptions, Prober, Timeouts};
 use rdpdoctor_lab::{Lab, LabConfig, Scenario};
@@ -55,7 +56,8 @@ impl Row {
     }
 }
 
-/// Scenarios whose cause only an authenticated check can see.
+/// Scenarios whose cause only an authenticated check can see (the server refuses after the
+/// logon).
 fn needs_login(s: &Scenario) -> bool {
     matches!(
         s,
@@ -63,6 +65,7 @@ fn needs_login(s: &Scenario) -> bool {
             | Scenario::LogonError { .. }
             | Scenario::LicensingError { .. }
             | Scenario::Redirect { .. }
+            | Scenario::EarlyAuthDenied
     )
 }
 
@@ -72,11 +75,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         eprintln!("rdpdoctor: --timeout must be between 0 and 60 seconds");
         return exit::USAGE;
     }
-    let scenarios: Vec<Scenario> = Scenario::catalog()
-        .into_iter()
-        .filter(|s| !needs_login(s))
-        .collect();
-    let lab = match Lab::start(&scenarios, LabConfig::default()) {
+    let lab = match Lab::start(&Scenario::catalog(), LabConfig::default()) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("rdpdoctor: the lab could not start: {e}");
@@ -91,14 +90,36 @@ pub async fn run(args: DemoArgs) -> u8 {
             return exit::COULD_NOT_CHECK;
         }
     };
+    let timeout = Duration::from_secs_f64(args.timeout);
     let options = ProbeOptions {
-        timeouts: Timeouts::uniform(Duration::from_secs_f64(args.timeout)),
+        timeouts: Timeouts::uniform(timeout),
         ..ProbeOptions::default()
     };
-    let prober = Prober::new(options, trust);
+    let prober = Prober::new(options.clone(), trust.clone());
+    // Servers that refuse after the logon are checked with the lab's own test account, as an
+    // admin runs `check HOST --user`; the certificate is trusted (lab CA), so the credentials
+    // go only to a verified server.
+    let account = lab.credentials().clone();
+    let login = ProbeOptions {
+        auth: Some(AuthOptions {
+            user: account.username.clone(),
+            domain: account.domain.clone(),
+            password: Password::new(account.password.clone()),
+            auth_only: false,
+            trust_server_cert: false,
+            cert_sha256: None,
+            timeout,
+        }),
+        ..options
+    };
+    let login_prober = Prober::new(login, trust);
     let now = Utc::now();
     let checks = lab.endpoints().iter().map(|e| {
-        let prober = prober.clone();
+        let prober = if needs_login(&e.scenario) {
+            login_prober.clone()
+        } else {
+            prober.clone()
+        };
         let endpoint = e.clone();
         async move {
             let target =
@@ -120,19 +141,7 @@ pub async fn run(args: DemoArgs) -> u8 {
             println!("{}", serde_json::to_string(&r.report).unwrap_or_default());
         }
     } else {
-        let mut text = table(&rows, elapsed, Style::ansi());
-        let skipped: Vec<String> = Scenario::catalog()
-            .iter()
-            .filter(|s| needs_login(s))
-            .map(|s| s.name().into_owned())
-            .collect();
-        if !skipped.is_empty() {
-            text.push_str(&format!(
-                "Not in this demo (they need an authenticated check): {}\n",
-                skipped.join(", ")
-            ));
-        }
-        crate::render::write_stdout(&text);
+        crate::render::write_stdout(&table(&rows, elapsed, Style::ansi()));
     }
     if rows.iter().all(Row::as_intended) {
         exit::HEALTHY
@@ -152,6 +161,7 @@ fn table(rows: &[Row], elapsed: Duration, st: Style) -> String {
             rows.len()
         ))
     );
+    let _ = writeln!(o, "{}", st.dim("(servers that refuse after the logon are checked with the lab's test account, as `check --user` does)"));
     let _ = writeln!(o);
     let _ = writeln!(
         o,

@@ -189,6 +189,9 @@ fn prober(args: &ScanArgs, concurrency: usize) -> Result<Prober, Fail> {
                 mode: PathMode::Off,
                 ..PathOptions::default()
             },
+            // A scan never logs on: credentials are for one server the user names (`check`).
+            auth: None,
+            deep: args.deep.options(),
         },
         trust,
     ))

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::style::Style;
 use rdpdoctor_core::diagnose::Finding;
-use rdpdoctor_core::evidence::{Report, Stage, Verdict};
+use rdpdoctor_core::evidence::{AuthAttempt, Report, Stage, Verdict};
 use rdpdoctor_kb::{FixStep, Severity, Shell};
 
 pub fn text(r: &Report, st: Style) -> String {
@@ -78,6 +78,8 @@ pub fn text(r: &Report, st: Style) -> String {
         }
         let _ = writeln!(o);
     }
+    deep_tls(&mut o, r, st);
+    auth(&mut o, r, st);
     let path = super::path::lines(r);
     if !path.is_empty() {
         let _ = writeln!(o, "{}", st.bold("Network path"));
@@ -185,6 +187,67 @@ pub fn prompt(shell: Shell) -> &'static str {
     }
 }
 
+/// The `--deep` TLS enumeration, compact: one line per version, the groups, what each client
+/// profile would negotiate, and the enumeration's notes.
+fn deep_tls(o: &mut String, r: &Report, st: Style) {
+    let Some(e) = r
+        .evidence
+        .tls
+        .observed()
+        .and_then(|t| t.enumeration.as_ref())
+    else {
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "{} {}",
+        st.bold("TLS versions and cipher suites"),
+        st.dim(&format!(
+            "({} connections, {:.0} ms)",
+            e.connections, e.elapsed_ms
+        ))
+    );
+    for (version, suites) in e.versions.iter().rev() {
+        let line = if suites.is_empty() {
+            st.dim("refused")
+        } else {
+            let order = match e.server_preference.get(version) {
+                Some(true) => " (the server's preference order)",
+                Some(false) => " (no server preference: the client's order wins; strongest first)",
+                None => "",
+            };
+            format!("{}{}", suites.join(", "), st.dim(order))
+        };
+        let partial = if e.incomplete.contains(version) {
+            st.yellow(" (incomplete)")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(o, "  {version:<9} {line}{partial}");
+    }
+    if e.ssl3_accepted {
+        let _ = writeln!(o, "  {:<9} {}", "SSLv3", st.red("accepted"));
+    }
+    for (version, groups) in e.groups.iter().rev() {
+        let _ = writeln!(o, "  {:<9} {version}: {}", "groups", groups.join(", "));
+    }
+    for c in &e.clients {
+        let outcome = match (&c.failure, &c.version, &c.cipher_suite) {
+            (Some(f), _, _) => st.red(&format!("fails: {f}")),
+            (None, Some(v), Some(s)) => st.green(&format!("{v} {s}")),
+            _ => st.dim("unknown"),
+        };
+        let _ = writeln!(o, "  {} {} → {outcome}", st.dim("client"), c.client);
+    }
+    for (version, sha) in &e.certificate_by_version {
+        let _ = writeln!(o, "  {} {version}: {sha}", st.dim("certificate"));
+    }
+    for n in &e.notes {
+        let _ = writeln!(o, "  {} {n}", st.dim("note:"));
+    }
+    let _ = writeln!(o);
+}
+
 fn stages(o: &mut String, r: &Report, st: Style) {
     let ev = &r.evidence;
     if !ev.has_live_probe() {
@@ -228,4 +291,136 @@ fn stage_status<T>(s: &Stage<T>, st: Style) -> String {
         Stage::Failed { error, .. } => st.red(&format!("failed ({})", error.kind)),
         Stage::Skipped { .. } => st.dim("skipped"),
     }
+}
+
+/// The authenticated check in a few lines: how it ended, how far it got, what the server said.
+fn auth(o: &mut String, r: &Report, st: Style) {
+    let (a, error) = match &r.evidence.auth {
+        Stage::Ok { value, .. } => (value, None),
+        Stage::Failed {
+            error,
+            partial: Some(value),
+        } => (value, Some(error)),
+        _ => return,
+    };
+    let _ = writeln!(
+        o,
+        "{}",
+        st.bold(&format!(
+            "Authenticated check ({})",
+            a.user.as_deref().unwrap_or("?")
+        ))
+    );
+    let outcome = match error {
+        Some(e) => st.red(&format!("{}: {}", a.outcome.as_str(), e.message)),
+        None => st.green(a.outcome.as_str()),
+    };
+    let _ = writeln!(o, "  {:<10} {outcome}", "outcome");
+    let reached = match (&a.stage_reached, &a.stopped_in) {
+        (Some(r), Some(s)) => format!("{r} (stopped in {s})"),
+        (Some(r), None) => r.clone(),
+        (None, Some(s)) => format!("nothing (stopped in {s})"),
+        (None, None) => "nothing".into(),
+    };
+    let _ = writeln!(o, "  {:<10} {reached}", "reached");
+    for (label, line) in auth_facts(a) {
+        let _ = writeln!(o, "  {label:<10} {line}");
+    }
+    for c in &a.caveats {
+        let _ = writeln!(o, "  {} {c}", st.yellow("caveat"));
+    }
+    let _ = writeln!(o);
+}
+
+/// The facts worth a line each, only those that are known.
+fn auth_facts(a: &AuthAttempt) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let mut channel = Vec::new();
+    if let Some(p) = a.protocol {
+        channel.push(p.as_str().to_string());
+    }
+    if let Some(t) = &a.tls {
+        let version = t.version.as_deref().unwrap_or("TLS");
+        channel.push(format!("{version} via {}", t.backend.as_str()));
+        if let Some(why) = &t.fallback_reason {
+            channel.push(format!("fallback after {why}"));
+        }
+    }
+    if let Some(c) = &a.certificate {
+        channel.push(match &c.accepted_by {
+            Some(by) => format!("certificate accepted ({by})"),
+            None => "certificate NOT accepted: credentials withheld".into(),
+        });
+    }
+    if !channel.is_empty() {
+        out.push(("channel", channel.join(" · ")));
+    }
+    let mut logon = Vec::new();
+    if let Some(v) = a.credssp_version {
+        logon.push(format!("CredSSP version {v}"));
+    }
+    if let Some(nt) = &a.ntstatus {
+        logon.push(format!(
+            "NTSTATUS {nt} {}",
+            a.ntstatus_name.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(sec) = &a.sec_status {
+        logon.push(format!(
+            "SSPI {sec} {}",
+            a.sec_status_name.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(e) = &a.early_user_authorization {
+        logon.push(format!("Early User Authorization {}", e.name));
+    }
+    logon.push(format!(
+        "credentials {}",
+        if a.credentials_sent {
+            "sent"
+        } else {
+            "not sent"
+        }
+    ));
+    out.push(("logon", logon.join(" · ")));
+    if let Some(code) = a.error_info {
+        out.push((
+            "errinfo",
+            format!(
+                "0x{code:X} {}",
+                a.error_info_name.as_deref().unwrap_or("(unknown code)")
+            ),
+        ));
+    }
+    if let Some(l) = &a.license_error {
+        out.push(("licensing", format!("{} (0x{:X})", l.name, l.code)));
+    }
+    if let Some(rd) = &a.redirection {
+        out.push((
+            "redirect",
+            format!(
+                "to {}{}",
+                rd.target.as_deref().unwrap_or("?"),
+                rd.load_balance_info
+                    .as_deref()
+                    .map(|l| format!(" (routing token {l})"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    if let Some(d) = &a.disconnect_reason {
+        out.push(("disconnect", d.clone()));
+    }
+    if !a.stages.is_empty() {
+        let t: Vec<String> = a
+            .stages
+            .iter()
+            .map(|s| {
+                let precision = if s.elapsed_ms < 10.0 { 1 } else { 0 };
+                format!("{} {:.*} ms", s.stage.as_str(), precision, s.elapsed_ms)
+            })
+            .collect();
+        out.push(("timing", t.join(" · ")));
+    }
+    out
 }

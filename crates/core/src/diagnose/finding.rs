@@ -225,6 +225,18 @@ const CONTRADICTED_BY: &[(&str, &[&str])] = &[
         ],
     ),
     ("credssp", &["credssp-oracle"]),
+    (
+        "logon",
+        &[
+            "credentials-rejected",
+            "account-locked",
+            "account-restricted",
+            "logon-right-missing",
+            "server-denied-connection",
+            "licensing",
+            "server-error",
+        ],
+    ),
 ];
 
 /// The stages that completed and that no blocker or risk finding contradicts.
@@ -320,6 +332,30 @@ pub(crate) fn passed_checks(ev: &Evidence, findings: &[Finding]) -> Vec<PassedCh
             ""
         };
         push("credssp", format!("CredSSP version {v}{patched}{who}"));
+    }
+    if let Stage::Ok { value, .. } = &ev.auth {
+        use crate::evidence::AuthOutcome;
+        let who = value.user.as_deref().unwrap_or("the account");
+        let detail = match value.outcome {
+            AuthOutcome::Connected => Some(format!(
+                "{who} logged on; the connection sequence completed (a session would start)"
+            )),
+            AuthOutcome::Authenticated => Some(format!(
+                "{who} authenticated (CredSSP); stopped there as asked (--auth-only)"
+            )),
+            AuthOutcome::Redirected => Some(format!(
+                "{who} logged on; the connection broker redirects to {}",
+                value
+                    .redirection
+                    .as_ref()
+                    .and_then(|r| r.target.clone())
+                    .unwrap_or_else(|| "another server".into())
+            )),
+            _ => None,
+        };
+        if let Some(d) = detail {
+            push("logon", d);
+        }
     }
     out
 }

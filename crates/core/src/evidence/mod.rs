@@ -17,7 +17,10 @@ mod report;
 mod stage;
 mod tls;
 
-pub use auth::AuthAttempt;
+pub use auth::{
+    AuthAttempt, AuthOutcome, AuthTls, CertificateAcceptance, CodeName, ConnectionStage,
+    LicenseError, Redirection, StageTiming, TlsBackend,
+};
 pub use client::{ClientEvidence, RdpFile, RdpGateway, RdpSetting};
 pub use credssp::{CredsspProbe, NtlmChallengeInfo};
 pub use host::*;

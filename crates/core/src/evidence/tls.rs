@@ -83,6 +83,15 @@ pub struct TlsEnumeration {
     /// Wall time of the enumeration.
     #[serde(default)]
     pub elapsed_ms: f64,
+    /// Versions whose suite list may be incomplete because the enumeration stopped early (the
+    /// server stopped answering, or the time budget ran out). A version absent from `versions`
+    /// was not established at all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
+    /// What the enumeration noticed on the way (SSL 3.0 answering, odd server behaviour, why it
+    /// stopped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What one client profile would get from the server.

@@ -26,6 +26,9 @@ pub struct HelloResult {
     pub failure: Option<StageError>,
     /// The first bytes the server sent after the ClientHello (for reports).
     pub head: Vec<u8>,
+    /// Whether the ClientHello was sent: a failure before it (connect, negotiation) is the
+    /// server shedding connections, one after it is the server's reaction to the hello.
+    pub hello_sent: bool,
 }
 
 impl HelloResult {
@@ -34,6 +37,7 @@ impl HelloResult {
             flight: ServerFlight::default(),
             failure: Some(error),
             head: Vec::new(),
+            hello_sent: false,
         }
     }
 
@@ -108,6 +112,7 @@ pub async fn hello_over_rdp(
                 flight: reader.into_flight(),
                 failure: Some(err),
                 head,
+                hello_sent: true,
             };
         }
     }
@@ -118,6 +123,7 @@ pub async fn hello_over_rdp(
                 flight: reader.into_flight(),
                 failure: None,
                 head,
+                hello_sent: true,
             };
         }
         let remaining = until.saturating_duration_since(Instant::now());
@@ -135,6 +141,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: Some(seen(err, &head)),
                     head,
+                    hello_sent: true,
                 };
             }
             Ok(Ok(0)) => {
@@ -153,6 +160,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: err,
                     head,
+                    hello_sent: true,
                 };
             }
             Ok(Ok(n)) => n,
@@ -165,6 +173,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: Some(seen(err, &head)),
                     head,
+                    hello_sent: true,
                 };
             }
         };
@@ -178,6 +187,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: None,
                     head,
+                    hello_sent: true,
                 };
             }
             Ok(Progress::NeedMore) => {}
@@ -197,6 +207,7 @@ pub async fn hello_over_rdp(
                     flight: reader.into_flight(),
                     failure: Some(seen(err, &head)),
                     head,
+                    hello_sent: true,
                 };
             }
         }

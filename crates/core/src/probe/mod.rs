@@ -1,7 +1,7 @@
 //! The live probe: one target, stage by stage, each with its own deadline.
 //!
 //! ```text
-//! dns ─► tcp ─► negotiation ─► tls ─► credssp ─► [path: quality ∥ udp ─► mtu]
+//! dns ─► tcp ─► negotiation ─► tls ─► credssp ─► [deep] ─► [auth] ─► [path: quality ∥ udp ─► mtu]
 //!                   └─► follow-up negotiation requests (separate connections, in parallel)
 //! ```
 //!
@@ -10,6 +10,7 @@
 //! A stage that fails ends the chain but never loses what earlier stages found: the evidence
 //! is returned whole, with the later stages marked skipped and why.
 
+pub mod auth;
 pub mod credssp;
 pub mod dns;
 pub mod gate;
@@ -23,6 +24,7 @@ pub mod stats;
 pub mod tcp;
 pub mod tcpinfo;
 pub mod tls;
+pub mod tls_enum;
 pub mod udp;
 
 use chrono::Utc;
@@ -77,6 +79,11 @@ pub struct ProbeOptions {
     pub extended_negotiation: bool,
     /// Latency, loss, MTU and UDP measurements (`--path`, `--samples`).
     pub path: path::PathOptions,
+    /// Log on with these credentials after the other stages (`--user`).
+    pub auth: Option<auth::AuthOptions>,
+    /// `check --deep`: enumerate every TLS version, suite and group the server accepts
+    /// (`evidence.tls.enumeration`), on its own connections after the other stages.
+    pub deep: Option<tls_enum::DeepOptions>,
     /// Awaited before every TCP connection the probe opens (`scan --rate`); `None` for `check`.
     pub connect_gate: Option<Arc<dyn gate::ConnectGate>>,
 }
@@ -148,6 +155,9 @@ impl Prober {
     async fn collect_stages(&self, target: &Target) -> Evidence {
         let t = &self.options.timeouts;
         let mut ev = Evidence::new(Utc::now());
+        if self.options.auth.is_some() {
+            ev.auth = Stage::default();
+        }
 
         // dns
         let addresses = match target.ip() {
@@ -216,7 +226,49 @@ impl Prober {
             ev.tls = Stage::skipped(reason);
             ev.credssp = Stage::skipped(reason);
         }
+        // After the other stages, so the enumeration's connection cap is the only load on the
+        // server while it runs.
+        if let Some(deep) = &self.options.deep
+            && selected.is_some_and(|p| p.uses_tls())
+        {
+            let sni = target.ip().is_none().then_some(target.host.as_str());
+            let enumeration =
+                tls_enum::enumerate(address, negotiate::MODERN_REQUEST, sni, &nopts, t.tls, deep)
+                    .await;
+            tls_enum::attach(&mut ev.tls, enumeration);
+        }
+        if let Some(options) = &self.options.auth {
+            ev.auth = self.authenticate(target, address, options, &ev).await;
+        }
         ev
+    }
+
+    /// The authenticated attempt, last and on its own connection, when the server offers a
+    /// TLS-based protocol (credentials never travel under standard RDP security).
+    async fn authenticate(
+        &self,
+        target: &Target,
+        address: std::net::SocketAddr,
+        options: &auth::AuthOptions,
+        ev: &Evidence,
+    ) -> Stage<crate::evidence::AuthAttempt> {
+        let Some(n) = ev.negotiation.value() else {
+            return Stage::skipped("the security negotiation got no usable answer");
+        };
+        if !n.supported.iter().any(|p| p.uses_tls()) {
+            return Stage::skipped(
+                "the server offers no TLS-based security: credentials are never sent under standard RDP security",
+            );
+        }
+        auth::run(
+            target,
+            address,
+            options,
+            &self.trust,
+            self.options.cookie.as_deref(),
+            self.options.connect_gate.as_deref(),
+        )
+        .await
     }
 
     /// TLS and CredSSP on the main connection, as far as the selected protocol goes.
@@ -308,6 +360,11 @@ fn skip_after(ev: &mut Evidence, why: &str) {
     }
     if ev.tcp.is_skipped() {
         ev.tcp = Stage::skipped(why);
+    }
+    // Only an authenticated check that was asked for (and so reset to "not run") gets the
+    // reason; otherwise it keeps "no credentials given".
+    if matches!(&ev.auth, Stage::Skipped { reason } if reason == "not run") {
+        ev.auth = Stage::skipped(why);
     }
 }
 

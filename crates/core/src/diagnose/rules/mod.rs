@@ -4,12 +4,14 @@
 //! catalog entry in the knowledge base, one rule in the module for its area, and one test with a
 //! hand-made Evidence that triggers it plus a near miss that must not.
 
+pub mod auth;
 pub mod certificate;
 pub mod client;
 pub mod host;
 pub mod negotiation;
 pub mod path;
 pub mod reach;
+pub mod tls;
 
 use crate::Target;
 use crate::diagnose::{Confidence, DiagnoseOptions};
@@ -77,9 +79,11 @@ pub fn all() -> Vec<&'static Rule> {
         reach::RULES,
         path::RULES,
         negotiation::RULES,
+        tls::RULES,
         certificate::RULES,
         host::RULES,
         client::RULES,
+        auth::RULES,
     ]
     .into_iter()
     .flatten()

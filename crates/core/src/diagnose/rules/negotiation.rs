@@ -1,5 +1,7 @@
-//! Security negotiation, TLS and CredSSP as seen without credentials.
+//! Security negotiation, the TLS handshake and CredSSP as seen without credentials (TLS
+//! versions and suites are in `tls`).
 
+use super::tls::{legacy_only_suite, legacy_version};
 use super::{Detection, Rule, RuleContext};
 use crate::diagnose::Confidence;
 use crate::evidence::{ErrorKind, Negotiation, Protocol, Stage, TlsHandshake};
@@ -25,14 +27,6 @@ pub static RULES: &[Rule] = &[
     Rule {
         cause: "tls-handshake-broken",
         evaluate: tls_handshake_broken,
-    },
-    Rule {
-        cause: "tls-version-mismatch",
-        evaluate: tls_version_mismatch,
-    },
-    Rule {
-        cause: "cipher-mismatch",
-        evaluate: cipher_mismatch,
     },
     Rule {
         cause: "credssp-oracle",
@@ -147,51 +141,6 @@ fn tls_failure<'a>(
     }
 }
 
-/// The TLS facts when they came from a legacy ClientHello because a current TLS stack could
-/// not complete (the probe only accepts that answer when it explains the failure).
-fn legacy_answer<'a>(ctx: &'a RuleContext<'_>) -> Option<&'a TlsHandshake> {
-    let tls = ctx.evidence.tls.value()?;
-    (!tls.modern_handshake_ok && tls.client == Some(crate::evidence::TlsClient::LegacyHello))
-        .then_some(tls)
-}
-
-/// The version, when the server only answered a legacy hello with one older than TLS 1.2.
-fn legacy_version(ctx: &RuleContext<'_>) -> Option<String> {
-    legacy_answer(ctx)?
-        .version
-        .clone()
-        .filter(|v| v == "TLSv1.0" || v == "TLSv1.1" || v == "SSLv3")
-}
-
-/// TLS 1.2 reached by a legacy hello with a suite current clients do not offer at all (RC4,
-/// 3DES, DES, export, NULL, anonymous, MD5). Static-RSA and CBC suites are still offered by
-/// Windows 11 and OpenSSL 3, so they are not a mismatch (the deep check reports them as weak).
-fn legacy_only_suite(ctx: &RuleContext<'_>) -> Option<(String, String)> {
-    use rdpdoctor_wire::tls::Weakness;
-    let tls = legacy_answer(ctx)?;
-    let version = tls.version.clone()?;
-    if version != "TLSv1.2" {
-        return None;
-    }
-    let suite = tls.cipher_suite.clone()?;
-    let gone = rdpdoctor_wire::tls::suites::suite_by_name(&suite).is_some_and(|s| {
-        s.weaknesses().iter().any(|w| {
-            matches!(
-                w,
-                Weakness::NullCipher
-                    | Weakness::Anonymous
-                    | Weakness::Export
-                    | Weakness::Des
-                    | Weakness::Rc4
-                    | Weakness::ObsoleteCipher
-                    | Weakness::TripleDes
-                    | Weakness::Md5Mac
-            )
-        })
-    });
-    gone.then_some((version, suite))
-}
-
 fn tls_handshake_broken(ctx: &RuleContext<'_>) -> Option<Detection> {
     let (error, _) = tls_failure(ctx)?;
     if legacy_version(ctx).is_some() || legacy_only_suite(ctx).is_some() {
@@ -230,67 +179,6 @@ fn tls_handshake_broken(ctx: &RuleContext<'_>) -> Option<Detection> {
         d = d.evidence(format!("the server sent: {}", seen.head_hex));
     }
     Some(d)
-}
-
-fn tls_version_mismatch(ctx: &RuleContext<'_>) -> Option<Detection> {
-    if let Some(enumeration) = ctx
-        .evidence
-        .tls
-        .observed()
-        .and_then(|t| t.enumeration.as_ref())
-    {
-        let modern = ["TLSv1.2", "TLSv1.3"];
-        let accepted: Vec<&str> = enumeration
-            .versions
-            .iter()
-            .filter(|(_, s)| !s.is_empty())
-            .map(|(v, _)| v.as_str())
-            .collect();
-        if !accepted.is_empty() && !accepted.iter().any(|v| modern.contains(v)) {
-            return Some(
-                Detection::new(
-                    Confidence::High,
-                    format!(
-                        "The server only speaks {}: current clients require TLS 1.2 or later.",
-                        accepted.join(" and ")
-                    ),
-                )
-                .evidence(format!("accepted versions: {}", accepted.join(", ")))
-                .param("versions", accepted.join(", ")),
-            );
-        }
-        return None;
-    }
-    let version = legacy_version(ctx)?;
-    let tls = ctx.evidence.tls.observed()?;
-    Some(
-        Detection::new(
-            Confidence::High,
-            format!(
-                "The server only answered with {version}: current clients require TLS 1.2 or later."
-            ),
-        )
-        .evidence(format!(
-            "a TLS 1.2/1.3 handshake failed: {}",
-            tls.modern_handshake_error.as_deref().unwrap_or("refused")
-        ))
-        .evidence(format!("a legacy ClientHello was answered with {version}"))
-        .param("versions", version),
-    )
-}
-
-fn cipher_mismatch(ctx: &RuleContext<'_>) -> Option<Detection> {
-    let (version, suite) = legacy_only_suite(ctx)?;
-    let tls = ctx.evidence.tls.observed()?;
-    Some(
-        Detection::new(
-            Confidence::High,
-            format!("The server speaks {version} but only with {suite}, a cipher suite current clients no longer offer."),
-        )
-        .evidence(format!("a current-client handshake failed: {}", tls.modern_handshake_error.as_deref().unwrap_or("refused")))
-        .evidence(format!("a legacy ClientHello was answered with {suite}"))
-        .param("suites", suite),
-    )
 }
 
 fn credssp_oracle(ctx: &RuleContext<'_>) -> Option<Detection> {
