@@ -8,8 +8,8 @@ use crate::exit;
 use crate::render;
 use rdpdoctor_core::Target;
 use rdpdoctor_core::diagnose::{DiagnoseOptions, diagnose};
-use rdpdoctor_core::probe::path::{PathMode, PathOptions};
 use rdpdoctor_core::probe::auth::{self, AuthOptions, Password};
+use rdpdoctor_core::probe::path::{PathMode, PathOptions};
 use rdpdoctor_core::probe::tls::TrustAnchors;
 use rdpdoctor_core::probe::{ProbeOptions, Prober, Timeouts};
 
