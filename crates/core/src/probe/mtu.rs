@@ -23,34 +23,8 @@ use crate::evidence::{MtuDirection, MtuProbe, MtuVerdict};
 use search::{Bounds, Outcome};
 pub use steps::ProbeContext;
 
-/// Search knobs.
-#[derive(Clone, Debug)]
-pub struct MtuOptions {
-    /// Smallest IP packet probed (576: every IPv4 path must carry it).
-    pub low: u32,
-    /// Largest IP packet probed (1500: Ethernet; tunnels sit below it).
-    pub high: u32,
-    /// Probes per round and direction.
-    pub parallel: usize,
-    /// Stop when the boundary is known to this many bytes.
-    pub resolution: u32,
-    pub max_rounds: u32,
-    /// Pause between two probe connections of a round (see [`search::Bounds::stagger`]).
-    pub stagger: Duration,
-}
-
-impl Default for MtuOptions {
-    fn default() -> Self {
-        MtuOptions {
-            low: 576,
-            high: 1500,
-            parallel: 4,
-            resolution: 8,
-            max_rounds: 4,
-            stagger: Duration::from_millis(50),
-        }
-    }
-}
+/// Search knobs: the bounds of the size search, with the defaults in [`Bounds::default`].
+pub type MtuOptions = Bounds;
 
 /// How long a probe waits for its answer: 2 s, or four round trips plus half a second on slow
 /// paths (TCP gets two or three retransmissions in that time, so random loss alone rarely
@@ -62,15 +36,9 @@ pub fn probe_wait(rtt_p95_ms: Option<f64>) -> Duration {
 
 /// Size both directions.
 pub async fn probe(ctx: &ProbeContext, opts: &MtuOptions) -> MtuProbe {
-    let low = opts.low;
-    let high = opts.high.max(low + 1);
     let bounds = Bounds {
-        low,
-        high,
-        parallel: opts.parallel,
-        resolution: opts.resolution,
-        max_rounds: opts.max_rounds,
-        stagger: opts.stagger,
+        high: opts.high.max(opts.low + 1),
+        ..*opts
     };
     let mut out = MtuProbe::default();
     // With the kernel's ACK count, client → server does not depend on the server's answer

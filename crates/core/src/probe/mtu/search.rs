@@ -33,17 +33,34 @@ pub enum Outcome {
     Abort,
 }
 
-/// Bounds of one search.
+/// Bounds of one search (IP packet sizes).
 #[derive(Clone, Copy, Debug)]
 pub struct Bounds {
+    /// Smallest IP packet probed (576: every IPv4 path must carry it).
     pub low: u32,
+    /// Largest IP packet probed (1500: Ethernet; tunnels sit below it).
     pub high: u32,
+    /// Probes per round and direction.
     pub parallel: usize,
+    /// Stop when the boundary is known to this many bytes.
     pub resolution: u32,
     pub max_rounds: u32,
     /// Pause between the starts of two probes of a round, so a server with a short accept
     /// queue (xrdp: backlog 2) is not handed several connections at once.
     pub stagger: Duration,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            low: 576,
+            high: 1500,
+            parallel: 4,
+            resolution: 8,
+            max_rounds: 4,
+            stagger: Duration::from_millis(50),
+        }
+    }
 }
 
 /// `probe(size)` after `n` staggers.
