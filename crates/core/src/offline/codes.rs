@@ -80,45 +80,6 @@ pub fn logon_type(t: u32) -> &'static str {
     }
 }
 
-/// IANA TLS alert names (Schannel 36887/36888).
-pub fn tls_alert(code: u8) -> &'static str {
-    match code {
-        0 => "close_notify",
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        21 => "decryption_failed",
-        22 => "record_overflow",
-        30 => "decompression_failure",
-        40 => "handshake_failure",
-        41 => "no_certificate",
-        42 => "bad_certificate",
-        43 => "unsupported_certificate",
-        44 => "certificate_revoked",
-        45 => "certificate_expired",
-        46 => "certificate_unknown",
-        47 => "illegal_parameter",
-        48 => "unknown_ca",
-        49 => "access_denied",
-        50 => "decode_error",
-        51 => "decrypt_error",
-        60 => "export_restriction",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        80 => "internal_error",
-        86 => "inappropriate_fallback",
-        90 => "user_canceled",
-        100 => "no_renegotiation",
-        109 => "missing_extension",
-        110 => "unsupported_extension",
-        112 => "unrecognized_name",
-        113 => "bad_certificate_status_response",
-        115 => "unknown_psk_identity",
-        116 => "certificate_required",
-        120 => "no_application_protocol",
-        _ => "unknown_alert",
-    }
-}
-
 /// LocalSessionManager event 40 reason codes (the same values as ERRINFO 0x0–0xC).
 pub fn lsm_disconnect_reason(code: u32) -> Option<&'static str> {
     Some(match code {
@@ -185,6 +146,11 @@ pub fn client_disconnect_reason(code: u32) -> Option<&'static str> {
         8711 => "smart card blocked",
         _ => return None,
     })
+}
+
+/// IANA TLS alert names (Schannel 36887/36888), from the wire crate's table.
+pub fn tls_alert(code: u8) -> &'static str {
+    rdpdoctor_wire::tls::alert_name(code).unwrap_or("unknown_alert")
 }
 
 #[cfg(test)]
