@@ -1,14 +1,11 @@
 //! .rdp files, certificate files and zip bundles (including hostile ones).
 
 use chrono::{TimeZone, Utc};
-use flate2::Crc;
-use flate2::write::DeflateEncoder;
 use rdpdoctor_core::Target;
 use rdpdoctor_core::diagnose::{DiagnoseOptions, diagnose};
 use rdpdoctor_core::offline::{
     AnalyzeOptions, Limits, OfflineEvidence, analyze_paths, read_rdp_file,
 };
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -151,58 +148,7 @@ fn certificates_match_the_listener_thumbprint() {
 
 // ---- zip bundles ----------------------------------------------------------------------------
 
-/// A zip written by hand: (name, data, deflate, declared uncompressed size).
-fn zip(entries: &[(&str, &[u8], bool, Option<u32>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, data, deflate, declared) in entries {
-        let comp = if *deflate {
-            let mut e = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        } else {
-            data.to_vec()
-        };
-        let mut crc = Crc::new();
-        crc.update(data);
-        let size = declared.unwrap_or(data.len() as u32);
-        let method: u16 = if *deflate { 8 } else { 0 };
-        let offset = out.len() as u32;
-        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        out.extend_from_slice(&[20, 0, 0, 0]);
-        out.extend_from_slice(&method.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&crc.sum().to_le_bytes());
-        out.extend_from_slice(&(comp.len() as u32).to_le_bytes());
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(&comp);
-        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&[20, 0, 20, 0, 0, 0]);
-        central.extend_from_slice(&method.to_le_bytes());
-        central.extend_from_slice(&[0; 4]);
-        central.extend_from_slice(&crc.sum().to_le_bytes());
-        central.extend_from_slice(&(comp.len() as u32).to_le_bytes());
-        central.extend_from_slice(&size.to_le_bytes());
-        central.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        central.extend_from_slice(&[0; 12]);
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-    }
-    let cd_offset = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
-    let n = entries.len().min(0xFFFF) as u16;
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
-}
+use rdpdoctor_testkit::zip::build as zip;
 
 #[test]
 fn a_collect_bundle_is_tied_to_the_computer_its_manifest_names() {

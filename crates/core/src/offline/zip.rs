@@ -333,64 +333,10 @@ pub(crate) fn looks_like_zip(head: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use flate2::Compression;
-    use flate2::write::DeflateEncoder;
+    use rdpdoctor_testkit::zip::build;
     use std::io::Cursor;
-
-    /// Build a zip by hand: (name, data, deflate?, declared uncompressed size override).
-    pub(crate) fn build(entries: &[(&str, &[u8], bool, Option<u32>)]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut central = Vec::new();
-        for (name, data, deflate, declared) in entries {
-            let comp = if *deflate {
-                let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
-                e.write_all(data).unwrap();
-                e.finish().unwrap()
-            } else {
-                data.to_vec()
-            };
-            let mut crc = Crc::new();
-            crc.update(data);
-            let usize_ = declared.unwrap_or(data.len() as u32);
-            let offset = out.len() as u32;
-            let method: u16 = if *deflate { 8 } else { 0 };
-            out.extend_from_slice(&LOCAL_SIG.to_le_bytes());
-            out.extend_from_slice(&[20, 0, 0, 0]);
-            out.extend_from_slice(&method.to_le_bytes());
-            out.extend_from_slice(&[0; 4]);
-            out.extend_from_slice(&crc.sum().to_le_bytes());
-            out.extend_from_slice(&(comp.len() as u32).to_le_bytes());
-            out.extend_from_slice(&usize_.to_le_bytes());
-            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            out.extend_from_slice(&0u16.to_le_bytes());
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(&comp);
-            central.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
-            central.extend_from_slice(&[20, 0, 20, 0, 0, 0]);
-            central.extend_from_slice(&method.to_le_bytes());
-            central.extend_from_slice(&[0; 4]);
-            central.extend_from_slice(&crc.sum().to_le_bytes());
-            central.extend_from_slice(&(comp.len() as u32).to_le_bytes());
-            central.extend_from_slice(&usize_.to_le_bytes());
-            central.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            central.extend_from_slice(&[0; 12]);
-            central.extend_from_slice(&offset.to_le_bytes());
-            central.extend_from_slice(name.as_bytes());
-        }
-        let cd_offset = out.len() as u32;
-        out.extend_from_slice(&central);
-        out.extend_from_slice(&EOCD_SIG.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        let n = entries.len().min(0xFFFF) as u16;
-        out.extend_from_slice(&n.to_le_bytes());
-        out.extend_from_slice(&n.to_le_bytes());
-        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-        out.extend_from_slice(&cd_offset.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out
-    }
 
     #[test]
     fn reads_stored_and_deflated_entries() {
