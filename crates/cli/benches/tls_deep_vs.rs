@@ -34,7 +34,7 @@ use rdpdoctor_testkit::servers::free_port;
 
 type Suites = BTreeMap<String, BTreeSet<String>>;
 
-const VERSIONS: [&str; 4] = ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+use rdpdoctor_testkit::sslscan::VERSIONS;
 const RUNS: usize = 3;
 
 /// An xrdp instance as deployed (see the module doc), killed with its children on drop.
@@ -234,25 +234,10 @@ fn parse_rdpdoctor(json: &str) -> (Suites, String) {
 }
 
 fn parse_sslscan(text: &str) -> (Suites, String) {
-    let mut out = empty();
-    for line in text.lines() {
-        let t: Vec<&str> = line.split_whitespace().collect();
-        if t.len() < 5 || !(t[0] == "Preferred" || t[0] == "Accepted") {
-            continue;
-        }
-        let Some(id) = t
-            .iter()
-            .find_map(|x| x.strip_prefix("0x"))
-            .and_then(|h| u16::from_str_radix(h, 16).ok())
-        else {
-            continue;
-        };
-        let name = rdpdoctor_wire::tls::suite_name(id)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("0x{id:04X}"));
-        out.entry(t[1].to_string()).or_default().insert(name);
-    }
-    (out, String::new())
+    (
+        rdpdoctor_testkit::sslscan::accepted_suites(text),
+        String::new(),
+    )
 }
 
 fn parse_sslyze(json: &str) -> (Suites, String) {

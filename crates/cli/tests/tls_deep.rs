@@ -11,7 +11,7 @@ use rdpdoctor_testkit::require;
 use rdpdoctor_testkit::servers::{self, XrdpConfig};
 use serde_json::Value;
 
-const VERSIONS: [&str; 4] = ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+use rdpdoctor_testkit::sslscan::VERSIONS;
 
 fn deep(target: &str) -> (Run, Value) {
     check_json(target, &["--deep"])
@@ -84,32 +84,7 @@ fn sslscan(port: u16) -> Option<BTreeMap<String, BTreeSet<String>>> {
         .output()
         .expect("run sslscan");
     let text = String::from_utf8_lossy(&out.stdout);
-    Some(parse_sslscan(&text))
-}
-
-fn parse_sslscan(text: &str) -> BTreeMap<String, BTreeSet<String>> {
-    let mut map: BTreeMap<String, BTreeSet<String>> = VERSIONS
-        .iter()
-        .map(|v| (v.to_string(), BTreeSet::new()))
-        .collect();
-    for line in text.lines() {
-        let t: Vec<&str> = line.split_whitespace().collect();
-        if t.len() < 5 || !(t[0] == "Preferred" || t[0] == "Accepted") {
-            continue;
-        }
-        let Some(id) = t
-            .iter()
-            .find_map(|x| x.strip_prefix("0x"))
-            .and_then(|h| u16::from_str_radix(h, 16).ok())
-        else {
-            continue;
-        };
-        let name = rdpdoctor_wire::tls::suite_name(id)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("0x{id:04X}"));
-        map.entry(t[1].to_string()).or_default().insert(name);
-    }
-    map
+    Some(rdpdoctor_testkit::sslscan::accepted_suites(&text))
 }
 
 fn as_sets(v: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, BTreeSet<String>> {

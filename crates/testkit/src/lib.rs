@@ -15,6 +15,7 @@ pub mod listeners;
 #[cfg(target_os = "linux")]
 pub mod netns;
 pub mod servers;
+pub mod sslscan;
 pub mod zip;
 
 use std::path::PathBuf;
