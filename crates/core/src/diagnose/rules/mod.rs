@@ -94,6 +94,7 @@ pub fn all() -> Vec<&'static Rule> {
 pub(crate) mod testing {
     //! Builders for hand-made evidence in rule tests.
     use super::*;
+    use crate::evidence::{Stage, TlsClient, TlsHandshake};
     use chrono::{TimeZone, Utc};
 
     pub fn now() -> chrono::DateTime<chrono::Utc> {
@@ -121,6 +122,22 @@ pub(crate) mod testing {
             options: &options,
         };
         (rule.evaluate)(&ctx)
+    }
+
+    /// A TLS stage whose modern handshake failed and a legacy hello explained it: the probe
+    /// then completes the stage, marked as learnt from a legacy hello.
+    pub fn legacy_answered_tls(version: &str, suite: &str) -> Stage<TlsHandshake> {
+        Stage::ok(
+            std::time::Duration::ZERO,
+            TlsHandshake {
+                version: Some(version.into()),
+                cipher_suite: Some(suite.into()),
+                client: Some(TlsClient::LegacyHello),
+                modern_handshake_ok: false,
+                modern_handshake_error: Some("handshake_failure".into()),
+                ..Default::default()
+            },
+        )
     }
 
     /// The rule for a cause id.

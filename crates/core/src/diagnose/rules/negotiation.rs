@@ -273,19 +273,7 @@ mod tests {
             err = err.with_code(c);
         }
         ev.tls = match legacy {
-            // The probe accepts a legacy answer only when it explains the modern failure: the
-            // stage then completes, marked as learnt from a legacy hello.
-            Some((version, suite)) => Stage::ok(
-                Duration::ZERO,
-                TlsHandshake {
-                    version: Some(version.into()),
-                    cipher_suite: Some(suite.into()),
-                    client: Some(TlsClient::LegacyHello),
-                    modern_handshake_ok: false,
-                    modern_handshake_error: Some("handshake_failure".into()),
-                    ..Default::default()
-                },
-            ),
+            Some((version, suite)) => legacy_answered_tls(version, suite),
             None => Stage::failed_with(
                 err,
                 TlsHandshake {

@@ -332,17 +332,7 @@ mod tests {
     /// stage, marked as learnt from a legacy hello).
     fn legacy_answered(version: &str, suite: &str) -> Evidence {
         let mut ev = evidence();
-        ev.tls = Stage::ok(
-            Duration::ZERO,
-            TlsHandshake {
-                version: Some(version.into()),
-                cipher_suite: Some(suite.into()),
-                client: Some(TlsClient::LegacyHello),
-                modern_handshake_ok: false,
-                modern_handshake_error: Some("handshake_failure".into()),
-                ..Default::default()
-            },
-        );
+        ev.tls = legacy_answered_tls(version, suite);
         ev
     }
 
