@@ -19,12 +19,12 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rdpdoctor_testkit::certs::{self, CertSpec};
+use rdpdoctor_testkit::certs::CertSpec;
+use rdpdoctor_testkit::servers::{self, Server, XrdpConfig};
 
 const TARGETS: usize = 1000;
 /// Runs of each tool over the 1,000 targets; the median wall time is reported (the machine is
@@ -32,119 +32,31 @@ const TARGETS: usize = 1000;
 const RDPDOCTOR_RUNS: usize = 5;
 const NMAP_RUNS: usize = 3;
 
-/// One xrdp instance on `addr`, stopped (with its forked children) on drop.
+/// One xrdp instance on `addr` with its label in the comparison table.
 struct Xrdp {
     addr: SocketAddr,
     label: &'static str,
-    child: Child,
+    _server: Server,
 }
 
-impl Drop for Xrdp {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
+/// Start xrdp as deployed (forking, the package's log level) on `addr`; `cert: None` points
+/// it at a certificate file that does not exist.
 fn start_xrdp(
-    dir: &Path,
     addr: SocketAddr,
     label: &'static str,
-    layer: &str,
+    layer: &'static str,
     cert: Option<CertSpec>,
 ) -> Xrdp {
-    let name = format!("x{}", addr.ip().to_string().replace('.', "_"));
-    let (cert_path, key_path) = match cert {
-        Some(spec) => {
-            let files = certs::write(dir, &name, &spec);
-            (
-                files.cert.display().to_string(),
-                files.key.display().to_string(),
-            )
-        }
-        None => (
-            dir.join("missing.pem").display().to_string(),
-            dir.join("missing.key").display().to_string(),
-        ),
+    let config = XrdpConfig::new(layer).at(addr).packaged_log_level();
+    let config = match cert {
+        Some(spec) => config.cert(spec),
+        None => config.missing_cert(),
     };
-    let globals = [
-        ("port", format!("tcp://{addr}")),
-        ("security_layer", layer.to_string()),
-        ("certificate", cert_path),
-        ("key_file", key_path),
-        ("fork", "true".into()),
-    ];
-    let logging = [
-        (
-            "LogFile",
-            dir.join(format!("{name}.log")).display().to_string(),
-        ),
-        ("EnableSyslog", "false".into()),
-    ];
-    let packaged = std::fs::read_to_string("/etc/xrdp/xrdp.ini").expect("/etc/xrdp/xrdp.ini");
-    let mut ini = String::new();
-    let mut section = String::new();
-    for line in packaged.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            section = t.to_string();
-            ini.push_str(line);
-            ini.push('\n');
-            let extra: &[(&str, String)] = match section.as_str() {
-                "[Globals]" => &globals,
-                "[Logging]" => &logging,
-                _ => &[],
-            };
-            for (k, v) in extra {
-                ini.push_str(&format!("{k}={v}\n"));
-            }
-            continue;
-        }
-        let key = t.split('=').next().unwrap_or("").trim();
-        let ours = match section.as_str() {
-            "[Globals]" => globals.iter().any(|(k, _)| *k == key),
-            "[Logging]" => logging.iter().any(|(k, _)| *k == key),
-            _ => false,
-        };
-        if !ours {
-            ini.push_str(line);
-            ini.push('\n');
-        }
+    Xrdp {
+        addr,
+        label,
+        _server: servers::xrdp(config),
     }
-    let ini_path = dir.join(format!("{name}.ini"));
-    std::fs::write(&ini_path, ini).expect("write ini");
-    let child = Command::new("xrdp")
-        .args(["--nodaemon", "--config"])
-        .arg(&ini_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("xrdp");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let needle = format!(
-        "{:08X}:{:04X} 00000000:0000 0A",
-        u32::from_be_bytes(match addr.ip() {
-            IpAddr::V4(v4) => {
-                let mut o = v4.octets();
-                o.reverse();
-                o
-            }
-            IpAddr::V6(_) => unreachable!(),
-        }),
-        addr.port()
-    );
-    while !std::fs::read_to_string("/proc/net/tcp")
-        .unwrap_or_default()
-        .contains(&needle)
-    {
-        assert!(Instant::now() < deadline, "xrdp did not listen on {addr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Xrdp { addr, label, child }
 }
 
 /// Wall time and peak memory of one command, from `/usr/bin/time -v`.
@@ -297,36 +209,26 @@ fn main() {
     wrong.ips.clear();
     let servers = [
         start_xrdp(
-            work,
             at(1),
             "xrdp negotiate",
             "negotiate",
             Some(CertSpec::valid("localhost")),
         ),
+        start_xrdp(at(2), "xrdp tls", "tls", Some(CertSpec::valid("localhost"))),
         start_xrdp(
-            work,
-            at(2),
-            "xrdp tls",
-            "tls",
-            Some(CertSpec::valid("localhost")),
-        ),
-        start_xrdp(
-            work,
             at(3),
             "xrdp rdp only",
             "rdp",
             Some(CertSpec::valid("localhost")),
         ),
         start_xrdp(
-            work,
             at(4),
             "xrdp tls, expired cert",
             "tls",
             Some(CertSpec::expired("localhost")),
         ),
-        start_xrdp(work, at(5), "xrdp tls, no cert file", "tls", None),
+        start_xrdp(at(5), "xrdp tls, no cert file", "tls", None),
         start_xrdp(
-            work,
             at(6),
             "xrdp negotiate, wrong name",
             "negotiate",

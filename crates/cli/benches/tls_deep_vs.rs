@@ -22,97 +22,30 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rdpdoctor_testkit::certs::{self, CertSpec};
-use rdpdoctor_testkit::servers::free_port;
+use rdpdoctor_testkit::servers::{self, Server, XrdpConfig};
 
 type Suites = BTreeMap<String, BTreeSet<String>>;
 
 use rdpdoctor_testkit::sslscan::VERSIONS;
 const RUNS: usize = 3;
 
-/// An xrdp instance as deployed (see the module doc), killed with its children on drop.
-struct Xrdp {
-    addr: SocketAddr,
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Xrdp {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
+/// Start xrdp as deployed (see the module doc) with these `[Globals]` TLS keys.
+fn xrdp(tls: &[(&str, &str)]) -> Server {
+    let mut config = XrdpConfig::new("tls").packaged_log_level();
+    for (key, value) in tls {
+        config = match *key {
+            "ssl_protocols" => config.protocols(value),
+            "tls_ciphers" => config.ciphers(value),
+            other => panic!("no XrdpConfig setting for {other}"),
+        };
     }
-}
-
-/// Start xrdp with these `[Globals]` keys over the packaged xrdp.ini.
-fn xrdp(tls: &[(&str, &str)]) -> Xrdp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let cert = certs::write(dir.path(), "server", &CertSpec::valid("localhost"));
-    let mut globals: Vec<(String, String)> = vec![
-        ("port".into(), format!("tcp://{addr}")),
-        ("security_layer".into(), "tls".into()),
-        ("certificate".into(), cert.cert.display().to_string()),
-        ("key_file".into(), cert.key.display().to_string()),
-        ("fork".into(), "true".into()),
-    ];
-    globals.extend(tls.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let packaged = std::fs::read_to_string("/etc/xrdp/xrdp.ini").expect("/etc/xrdp/xrdp.ini");
-    let log = dir.path().join("xrdp.log");
-    let mut out = Vec::new();
-    let mut section = String::new();
-    for line in packaged.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            if section == "[Globals]" {
-                out.extend(globals.iter().map(|(k, v)| format!("{k}={v}")));
-            }
-            section = t.to_string();
-            out.push(line.to_string());
-            continue;
-        }
-        let key = t.split('=').next().unwrap_or("").trim();
-        if section == "[Globals]" && globals.iter().any(|(k, _)| k == key) {
-            continue;
-        }
-        match (section.as_str(), key) {
-            ("[Logging]", "LogFile") => out.push(format!("LogFile={}", log.display())),
-            ("[Logging]", "EnableSyslog") => out.push("EnableSyslog=false".into()),
-            _ => out.push(line.to_string()),
-        }
-    }
-    let ini = dir.path().join("xrdp.ini");
-    std::fs::write(&ini, out.join("\n") + "\n").expect("write xrdp.ini");
-    let child = Command::new("xrdp")
-        .args(["--nodaemon", "--config"])
-        .arg(&ini)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("xrdp");
-    // Wait for the listener in /proc (a probe connection would disturb a backlog of 2).
-    let needle = format!(":{port:04X} 00000000:0000 0A");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string("/proc/net/tcp")
-        .unwrap_or_default()
-        .contains(&needle)
-    {
-        assert!(Instant::now() < deadline, "xrdp did not listen on {addr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Xrdp { addr, child, dir }
+    servers::xrdp(config)
 }
 
 /// A TCP proxy that counts the connections it accepts.

@@ -130,6 +130,9 @@ pub struct XrdpConfig {
     pub port: Option<u16>,
     /// Run inside this network namespace (`ip netns exec NAME xrdp ...`).
     pub netns: Option<String>,
+    /// Log at DEBUG (tests: the log explains a failure). Benchmarks keep the package's level:
+    /// DEBUG makes xrdp about ten times slower per connection.
+    pub debug_log: bool,
 }
 
 impl XrdpConfig {
@@ -143,7 +146,21 @@ impl XrdpConfig {
             bind: std::net::IpAddr::from([127, 0, 0, 1]),
             port: None,
             netns: None,
+            debug_log: true,
         }
+    }
+
+    /// Listen on this loopback address and port.
+    pub fn at(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr.ip();
+        self.port = Some(addr.port());
+        self
+    }
+
+    /// Keep the packaged xrdp.ini's log level, as deployed (for benchmarks).
+    pub fn packaged_log_level(mut self) -> Self {
+        self.debug_log = false;
+        self
     }
 
     /// Listen on `bind:port` inside the namespace `netns`.
@@ -213,7 +230,7 @@ pub fn xrdp(config: XrdpConfig) -> Server {
     if let Some(c) = &config.tls_ciphers {
         globals.push(("tls_ciphers".into(), c.clone()));
     }
-    let ini = xrdp_ini(&globals, &log);
+    let ini = xrdp_ini(&globals, &log, config.debug_log);
     let ini_path = dir.path().join("xrdp.ini");
     std::fs::write(&ini_path, ini).expect("write xrdp.ini");
     let out = std::fs::File::create(dir.path().join("xrdp.out")).expect("out file");
@@ -245,8 +262,8 @@ pub fn xrdp(config: XrdpConfig) -> Server {
 }
 
 /// xrdp.ini from the packaged one with `[Globals]` keys replaced or added, and logging sent to
-/// `log`.
-fn xrdp_ini(globals: &[(String, String)], log: &Path) -> String {
+/// `log` (at DEBUG when `debug`).
+fn xrdp_ini(globals: &[(String, String)], log: &Path, debug: bool) -> String {
     let packaged = std::fs::read_to_string("/etc/xrdp/xrdp.ini")
         .unwrap_or_else(|_| "[Globals]\n[Logging]\n".into());
     let mut out = Vec::new();
@@ -288,7 +305,7 @@ fn xrdp_ini(globals: &[(String, String)], log: &Path) -> String {
                     out.push("EnableSyslog=false".into());
                     continue;
                 }
-                "LogLevel" => {
+                "LogLevel" if debug => {
                     out.push("LogLevel=DEBUG".into());
                     continue;
                 }
